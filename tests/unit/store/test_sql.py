@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from triage.store.sql import SqlStore
+from triage.types import NewComment
+
+
+@pytest.fixture
+def sql(tmp_path: Path) -> SqlStore:
+    return SqlStore(f"sqlite:///{tmp_path / 't.db'}")
+
+
+def _comment(text: str, content_hash: str) -> NewComment:
+    return NewComment(
+        content_hash=content_hash,
+        text=text,
+        text_hash="h" + content_hash,
+        provider="IT",
+        respondent_dept=None,
+        cycle="2026-Q1",
+        rating=3,
+        submitted_at=None,
+        respondent_hash=None,
+    )
+
+
+def test_dataset_by_name_is_reused_and_duplicates_are_not_stored(sql: SqlStore) -> None:
+    first = sql.get_or_create_dataset("survey", owner_key_id=1)
+    assert sql.get_or_create_dataset("survey", owner_key_id=2) == first
+    assert sql.add_comments(first, [_comment("a", "1"), _comment("b", "2"), _comment("a", "1")]) == (2, 1)
+    assert sql.add_comments(first, [_comment("a", "1"), _comment("c", "3")]) == (1, 1)
+    assert [c.text for c in sql.comments(first)] == ["a", "b", "c"]
+    info = sql.dataset(first)
+    assert info is not None and info.comments == 3 and info.owner_key_id == 1
+
+
+def test_keys_are_hashed_verified_and_revocable(sql: SqlStore) -> None:
+    key = sql.create_key("hr", "alice")
+    assert key.startswith("trg_")
+    stored = sql.engine.connect().exec_driver_sql("select key_hash from api_keys").scalar()
+    assert stored and key not in stored
+    caller = sql.verify_key(key)
+    assert caller is not None and caller.role == "hr"
+    assert sql.verify_key(key + "x") is None
+    assert sql.revoke_key(key[:12])
+    assert sql.verify_key(key) is None
+
+
+def test_unfinished_runs_are_failed_on_restart(sql: SqlStore) -> None:
+    dataset = sql.get_or_create_dataset("d", None)
+    queued = sql.create_run(dataset, None)
+    done = sql.create_run(dataset, None)
+    sql.finish_run(done, {"x": 1}, [], 0, 0)
+    assert sql.fail_unfinished_runs("restart") == 1
+    run = sql.run(queued)
+    assert run is not None and run.status == "failed" and run.error == "restart"
+    finished = sql.run(done)
+    assert finished is not None and finished.status == "succeeded"
+    assert sql.latest_succeeded_run() == done

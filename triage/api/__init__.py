@@ -1,0 +1,1 @@
+"""HTTP entry point: the Litestar app factory and its controllers."""

@@ -1,0 +1,84 @@
+"""`create_app(settings)`: the Litestar application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from triage import __version__, pipeline
+from triage.api.auth import provide_caller, role_guard
+from triage.api.controllers import ROUTES
+from triage.api.jobs import JobWorker
+from triage.api.problems import HANDLERS
+from triage.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, services: pipeline.Services | None = None) -> Litestar:
+    """The API; `services` may be passed in (tests share one embedding model), else opened at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        opened = services or await asyncio.to_thread(pipeline.open_services, settings)
+        failed = opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
+        if failed:
+            log.warning("marked %d interrupted runs failed", failed)
+        # Fit the base theme model now, so the first triage request is fast.
+        await asyncio.to_thread(pipeline.base_theme_model, opened)
+        jobs = JobWorker(opened)
+        jobs.start()
+        app.state.services = opened
+        app.state.jobs = jobs
+        try:
+            yield
+        finally:
+            await jobs.stop()
+            if services is None:
+                opened.close()
+
+    def provide_services(state: State) -> pipeline.Services:
+        found: pipeline.Services = state.services
+        return found
+
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        guards=[role_guard],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+        },
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.api.max_upload_bytes,
+        openapi_config=OpenAPIConfig(
+            title="triage",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header")
+                }
+            ),
+            security=[{"ApiKey": []}],
+        ),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """For `uvicorn --factory triage.api.app:app_from_env`."""
+    return create_app(Settings())
+
+
+__all__ = ["app_from_env", "create_app"]

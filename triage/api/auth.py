@@ -1,0 +1,43 @@
+"""API keys in the X-API-Key header, checked against the roles each route names in `opt["roles"]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from triage.errors import Forbidden, NotFound, Unauthorized
+from triage.pipeline import Services
+from triage.store.sql import KeyInfo
+
+HEADER = "X-API-Key"
+READ_ALL = ("hr", "admin")
+
+
+def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Every route names its roles; a route without `roles` is public (health, docs)."""
+    roles = handler.opt.get("roles")
+    if roles is None:
+        return
+    key = connection.headers.get(HEADER)
+    if not key:
+        raise Unauthorized(f"send an API key in the {HEADER} header")
+    services: Services = connection.app.state.services
+    caller = services.sql.verify_key(key)
+    if caller is None:
+        raise Unauthorized("unknown or revoked API key")
+    if caller.role not in roles:
+        raise Forbidden(f"the {caller.role} role may not do this")
+    connection.state.caller = caller
+
+
+def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> KeyInfo:
+    caller: KeyInfo = request.state.caller
+    return caller
+
+
+def check_owner(caller: KeyInfo, owner_key_id: int | None, what: str) -> None:
+    """Managers see only what they uploaded or started; say 'not found' so ids of others stay unknown."""
+    if caller.role == "manager" and owner_key_id != caller.id:
+        raise NotFound(f"{what} not found")

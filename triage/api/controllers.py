@@ -1,0 +1,159 @@
+"""Route handlers: validate, call the pipeline, map the result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import Parameter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from triage import pipeline
+from triage.api.auth import READ_ALL, check_owner
+from triage.errors import InvalidInput, NotFound
+from triage.pipeline import Services
+from triage.report.render import render
+from triage.store.sql import KeyInfo
+from triage.types import IngestReport, Report, RunStatus, TriageResult
+
+MEDIA = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+
+
+class DatasetUpload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    rows: list[dict[str, Any]] = Field(min_length=1)
+
+
+class RunCreated(BaseModel):
+    id: str
+    status: str
+
+
+class TriageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+    provider: str | None = Field(None, max_length=200)
+
+
+class CommentOut(BaseModel):
+    id: int
+    redacted_text: str
+    provider: str
+    cycle: str | None
+    rating: int | None
+    themes: list[str]
+    subject: str | None
+
+
+@get("/health", opt={}, sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _upload_rows(request: Request[Any, Any, Any], services: Services, caller: KeyInfo) -> IngestReport:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidInput("multipart upload needs a 'file' part", field="file")
+        data = await file.read()
+        name = form.get("name")
+        filename = file.filename or "upload.csv"
+        return await _in_thread(
+            pipeline.ingest_bytes, services, data, filename, name if isinstance(name, str) else None, caller.id
+        )
+    if content_type.startswith("application/json"):
+        try:
+            upload = DatasetUpload.model_validate_json(await request.body())
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidInput(fields, field=str(exc.errors()[0]["loc"][0])) from exc
+        rows = list(enumerate(upload.rows, start=1))
+        return await _in_thread(pipeline.ingest_rows, services, rows, upload.name, caller.id)
+    raise InvalidInput("send JSON {name, rows} or a multipart form with a 'file' part", field="content-type")
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+@post("/v1/datasets", opt={"roles": ("manager", "admin")}, status_code=201)
+async def upload_dataset(request: Request[Any, Any, Any], services: Services, caller: KeyInfo) -> IngestReport:
+    """Upload survey rows: JSON `{name, rows}` or multipart `file` (CSV, JSONL, XLSX) with optional `name`."""
+    report: IngestReport = await _upload_rows(request, services, caller)
+    return report
+
+
+@post("/v1/datasets/{dataset_id:str}/runs", opt={"roles": ("manager", "admin")}, status_code=202, sync_to_thread=True)
+def create_run(dataset_id: str, services: Services, caller: KeyInfo, request: Request[Any, Any, Any]) -> RunCreated:
+    """Start a theme analysis in the background."""
+    dataset = services.sql.dataset(dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    check_owner(caller, dataset.owner_key_id, f"dataset {dataset_id}")
+    run_id = pipeline.start_run(services, dataset_id, caller.id)
+    request.app.state.jobs.submit(run_id)
+    return RunCreated(id=run_id, status="queued")
+
+
+def _visible_run(services: Services, caller: KeyInfo, run_id: str) -> RunStatus:
+    status = services.sql.run(run_id)
+    if status is None:
+        raise NotFound(f"run {run_id} not found")
+    check_owner(caller, services.sql.run_owner(run_id), f"run {run_id}")
+    return status
+
+
+@get("/v1/runs/{run_id:str}", opt={"roles": ("manager", *READ_ALL)}, sync_to_thread=True)
+def get_run(run_id: str, services: Services, caller: KeyInfo) -> RunStatus:
+    """Status and progress (0..1) of a run."""
+    return _visible_run(services, caller, run_id)
+
+
+@get("/v1/reports/{run_id:str}", opt={"roles": ("manager", *READ_ALL)}, sync_to_thread=True)
+def get_report(
+    run_id: str,
+    services: Services,
+    caller: KeyInfo,
+    format: Annotated[Literal["json", "md", "csv"], Parameter(query="format")] = "json",
+) -> Response[Any]:
+    """The report of a finished run: JSON, or `?format=md|csv`."""
+    _visible_run(services, caller, run_id)
+    report: Report = pipeline.get_report(services, run_id)
+    if format == "json":
+        return Response(report.model_dump(mode="json"))
+    return Response(render(report, format), media_type=MEDIA[format])
+
+
+@post("/v1/triage", opt={"roles": ("integrator", "admin")}, status_code=200, sync_to_thread=True)
+def triage_comment(data: TriageRequest, services: Services) -> TriageResult:
+    """One comment -> primary theme, secondary themes with confidences, redacted text. No LLM on this path."""
+    return pipeline.triage_text(services, data.text, data.provider)
+
+
+@get("/v1/comments/{comment_id:int}", opt={"roles": READ_ALL}, sync_to_thread=True)
+def get_comment(comment_id: int, services: Services) -> CommentOut:
+    """A stored (redacted) comment and its themes in the newest run: the evidence behind an action."""
+    comment = services.sql.comment(comment_id)
+    if comment is None:
+        raise NotFound(f"comment {comment_id} not found")
+    subjects = services.sql.comment_labels(comment_id, kind="subject")
+    return CommentOut(
+        id=comment.id,
+        redacted_text=comment.text,
+        provider=comment.provider,
+        cycle=comment.cycle,
+        rating=comment.rating,
+        themes=services.sql.comment_labels(comment_id),
+        subject=subjects[0] if subjects else None,
+    )
+
+
+ROUTES = [health, upload_dataset, create_run, get_run, get_report, triage_comment, get_comment]

@@ -1,0 +1,80 @@
+"""Settings: one object, read from the environment (prefix TRIAGE_, `__` for nesting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat server; unset base_url or model means the offline summariser."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr = SecretStr("not-needed")
+    timeout_s: float = 30.0
+    max_retries: int = 2
+    prompt_version: str = "v1"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class ReportSettings(BaseModel):
+    min_respondents: int = Field(5, ge=1, description="Anonymity threshold k: distinct respondents a group needs.")
+    quotes_per_theme: int = 3
+
+
+class ThemeSettings(BaseModel):
+    min_confidence: float = Field(0.25, description="Below this top probability a comment is 'unassigned'.")
+    secondary_confidence: float = Field(0.25, description="Further themes at or above this probability are kept.")
+    min_new_theme_size: int = 5
+
+
+class ApiSettings(BaseModel):
+    max_upload_bytes: int = 20_000_000
+    max_rows: int = 200_000
+
+
+class Settings(BaseSettings):
+    """All configuration of the service, CLI and pipeline."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    chroma_url: str | None = None
+    embed_model: str = "minilm"
+    embed_batch_size: int = 64
+    resources_dir: Path = PROJECT_ROOT
+    respondent_key: SecretStr | None = None
+    llm: LLMSettings = LLMSettings()
+    report: ReportSettings = ReportSettings()
+    themes: ThemeSettings = ThemeSettings()
+    api: ApiSettings = ApiSettings()
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'triage.db').resolve()}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.resources_dir / "models"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.resources_dir / "prompts"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"

@@ -1,0 +1,1 @@
+"""Embedding adapters: the only code that imports sentence_transformers."""

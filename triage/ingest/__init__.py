@@ -1,0 +1,1 @@
+"""Ingest: read survey files, validate rows, redact personal data."""

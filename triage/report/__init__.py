@@ -1,0 +1,1 @@
+"""Report: group comments per provider and theme, apply the anonymity threshold, render."""

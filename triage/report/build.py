@@ -1,0 +1,153 @@
+"""Build the report of a run: per provider, themes with counts, quotes, subjects and actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from triage.ports import Vectors
+from triage.themes.analyze import ThemeAnalysis, mean_or_none
+from triage.themes.keywords import representatives
+from triage.types import (
+    UNASSIGNED,
+    Comment,
+    Evidence,
+    ProviderReport,
+    Report,
+    ReportSubject,
+    ReportTheme,
+    Summary,
+    SummaryRequest,
+    WithheldTheme,
+)
+
+MAX_EVIDENCE = 12
+
+
+@dataclass
+class ThemeGroup:
+    """The comments of one provider whose primary theme is one theme."""
+
+    provider: str
+    theme_id: str
+    members: list[int]
+    """Indices into the run's comment list."""
+    respondents: int
+    withheld: bool
+
+
+def respondent_count(comments: list[Comment], members: list[int]) -> int:
+    """Distinct respondents; a comment without a respondent id counts as one respondent of its own."""
+    return len({comments[i].respondent_hash or f"comment:{comments[i].id}" for i in members})
+
+
+def theme_groups(comments: list[Comment], analysis: ThemeAnalysis, min_respondents: int) -> list[ThemeGroup]:
+    """Every (provider, primary theme) group, flagged withheld when under the anonymity threshold."""
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, comment in enumerate(comments):
+        theme = analysis.primary(i)
+        if theme != UNASSIGNED:
+            members[(comment.provider, theme)].append(i)
+    groups = []
+    for (provider, theme_id), indices in sorted(members.items()):
+        respondents = respondent_count(comments, indices)
+        groups.append(ThemeGroup(provider, theme_id, indices, respondents, respondents < min_respondents))
+    return groups
+
+
+def summary_request(
+    group: ThemeGroup, comments: list[Comment], analysis: ThemeAnalysis, vectors: Vectors
+) -> SummaryRequest:
+    """What the summariser sees of a group: keywords, subjects and the most central comments."""
+    model = analysis.model
+    description = next((t.description for t in model.taxonomy.themes if t.id == group.theme_id), "")
+    subjects = Counter(analysis.subjects[i] for i in group.members).most_common(3)
+    ordered = representatives(vectors, group.members, top_n=MAX_EVIDENCE)
+    return SummaryRequest(
+        provider=group.provider,
+        theme_id=group.theme_id,
+        theme_name=model.name_of(group.theme_id),
+        theme_description=description,
+        keywords=analysis.theme_keywords.get(group.theme_id, []),
+        subjects=[analysis.subject_info[s].phrase for s, _ in subjects],
+        evidence=[Evidence(id=comments[i].id, text=comments[i].text, rating=comments[i].rating) for i in ordered],
+    )
+
+
+def build_report(
+    *,
+    run_id: str,
+    dataset_id: str,
+    dataset_name: str,
+    comments: list[Comment],
+    vectors: Vectors,
+    analysis: ThemeAnalysis,
+    groups: list[ThemeGroup],
+    summaries: dict[tuple[str, str], Summary],
+    min_respondents: int,
+    quotes_per_theme: int,
+) -> Report:
+    by_provider: dict[str, list[int]] = defaultdict(list)
+    for i, comment in enumerate(comments):
+        by_provider[comment.provider].append(i)
+    providers = []
+    for provider, indices in sorted(by_provider.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        mine = [g for g in groups if g.provider == provider]
+        shown = sorted((g for g in mine if not g.withheld), key=lambda g: (-len(g.members), g.theme_id))
+        withheld = [g for g in mine if g.withheld]
+        themes = [
+            _report_theme(
+                g, len(indices), comments, vectors, analysis, summaries[(provider, g.theme_id)], quotes_per_theme
+            )
+            for g in shown
+        ]
+        providers.append(
+            ProviderReport(
+                provider=provider,
+                comments=len(indices),
+                respondents=respondent_count(comments, indices),
+                unassigned=sum(1 for i in indices if analysis.primary(i) == UNASSIGNED),
+                withheld=WithheldTheme(count=sum(len(g.members) for g in withheld), themes=len(withheld)),
+                themes=themes,
+            )
+        )
+    return Report(
+        run_id=run_id,
+        dataset_id=dataset_id,
+        dataset_name=dataset_name,
+        created_at=dt.datetime.now(dt.UTC),
+        comments=len(comments),
+        min_respondents=min_respondents,
+        taxonomy_version=analysis.model.taxonomy.version,
+        embed_model=analysis.model.embed_model,
+        providers=providers,
+    )
+
+
+def _report_theme(
+    group: ThemeGroup,
+    provider_total: int,
+    comments: list[Comment],
+    vectors: Vectors,
+    analysis: ThemeAnalysis,
+    summary: Summary,
+    quotes_per_theme: int,
+) -> ReportTheme:
+    subjects = Counter(analysis.subjects[i] for i in group.members).most_common(5)
+    quotes = representatives(vectors, group.members, top_n=quotes_per_theme)
+    return ReportTheme(
+        id=group.theme_id,
+        name=summary.name,
+        discovered=group.theme_id.startswith("new_"),
+        count=len(group.members),
+        respondents=group.respondents,
+        share=round(len(group.members) / provider_total, 4),
+        mean_rating=mean_or_none([comments[i].rating for i in group.members]),
+        keywords=analysis.theme_keywords.get(group.theme_id, []),
+        summary=summary.summary,
+        summarizer=summary.summarizer,
+        quotes=[comments[i].text for i in quotes],
+        subjects=[ReportSubject(id=s, name=analysis.subject_info[s].name, count=n) for s, n in subjects],
+        actions=summary.actions,
+    )

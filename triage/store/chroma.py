@@ -1,0 +1,70 @@
+"""ChromaVectorStore: vectors in Chroma, embedded on disk or on a server by URL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+import numpy.typing as npt
+from chromadb.config import Settings as ChromaSettings
+
+from triage.errors import ConfigurationError
+from triage.ports import Vectors
+
+log = logging.getLogger(__name__)
+_CHUNK = 1000
+
+
+def open_chroma(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    """A Chroma client with telemetry off: `HttpClient` when `url` is given, else on-disk at `path`."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        parsed = urlparse(url)
+        if not parsed.hostname:
+            raise ConfigurationError(f"bad Chroma URL: {url!r}")
+        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        return chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings)
+    if path is None:
+        raise ConfigurationError("Chroma needs a path or a URL")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class ChromaVectorStore:
+    """One collection per embedding model; ids are text hashes; Chroma never embeds anything itself."""
+
+    def __init__(self, client: chromadb.ClientAPI, model_alias: str, dimensions: int) -> None:
+        self._dimensions = dimensions
+        # embedding_function=None: otherwise Chroma attaches a default model that downloads on first use.
+        self._collection = client.get_or_create_collection(
+            name=f"embeddings_{model_alias}",
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine", "model": model_alias, "dimensions": dimensions},
+        )
+
+    def get(self, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            result = self._collection.get(ids=chunk, include=["embeddings"])
+            embeddings = result["embeddings"]
+            if embeddings is None:
+                continue
+            for id_, vector in zip(result["ids"], embeddings, strict=True):
+                found[id_] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def upsert(self, ids: Sequence[str], vectors: Vectors) -> None:
+        if vectors.shape[1] != self._dimensions:
+            raise ConfigurationError(f"vectors have {vectors.shape[1]} dimensions, the collection {self._dimensions}")
+        for start in range(0, len(ids), _CHUNK):
+            self._collection.upsert(
+                ids=list(ids[start : start + _CHUNK]), embeddings=vectors[start : start + _CHUNK].tolist()
+            )
+
+    def count(self) -> int:
+        return int(self._collection.count())

@@ -1,0 +1,268 @@
+"""SqlStore: datasets, comments, runs, assignments and API keys through SQLAlchemy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.store.tables import ApiKeyRow, AssignmentRow, Base, CommentRow, DatasetRow, RunRow, utcnow
+from triage.types import Comment, NewComment, Role, RunStatus
+
+KEY_PREFIX = "trg_"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: str
+    name: str
+    owner_key_id: int | None
+    comments: int
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: int
+    role: Role
+    name: str
+
+
+@dataclass(frozen=True)
+class NewAssignment:
+    comment_id: int
+    kind: str
+    label: str
+    confidence: float
+    rank: int
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class SqlStore:
+    """All relational reads and writes; each method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # datasets and comments
+
+    def get_or_create_dataset(self, name: str, owner_key_id: int | None) -> str:
+        with self._session() as s:
+            found = s.scalar(select(DatasetRow).where(DatasetRow.name == name))
+            if found:
+                return found.id
+            row = DatasetRow(id=_new_id(), name=name, owner_key_id=owner_key_id)
+            s.add(row)
+            return row.id
+
+    def dataset(self, dataset_id: str) -> DatasetInfo | None:
+        with self._session() as s:
+            row = s.get(DatasetRow, dataset_id)
+            if row is None:
+                return None
+            count = len(s.scalars(select(CommentRow.id).where(CommentRow.dataset_id == dataset_id)).all())
+            return DatasetInfo(row.id, row.name, row.owner_key_id, count)
+
+    def dataset_by_name(self, name: str) -> DatasetInfo | None:
+        with self._session() as s:
+            dataset_id = s.scalar(select(DatasetRow.id).where(DatasetRow.name == name))
+        return self.dataset(dataset_id) if dataset_id else None
+
+    def add_comments(self, dataset_id: str, comments: Sequence[NewComment]) -> tuple[int, int]:
+        """Insert new comments in one transaction; returns (accepted, duplicates)."""
+        with self._session() as s:
+            seen = set(s.scalars(select(CommentRow.content_hash).where(CommentRow.dataset_id == dataset_id)))
+            accepted = 0
+            for c in comments:
+                if c.content_hash in seen:
+                    continue
+                seen.add(c.content_hash)
+                s.add(CommentRow(dataset_id=dataset_id, **c.model_dump()))
+                accepted += 1
+        return accepted, len(comments) - accepted
+
+    def comments(self, dataset_id: str) -> list[Comment]:
+        with self._session() as s:
+            rows = s.scalars(select(CommentRow).where(CommentRow.dataset_id == dataset_id).order_by(CommentRow.id))
+            return [_comment(r) for r in rows]
+
+    def comment(self, comment_id: int) -> Comment | None:
+        with self._session() as s:
+            row = s.get(CommentRow, comment_id)
+            return _comment(row) if row else None
+
+    def comment_labels(self, comment_id: int, kind: str = "theme") -> list[str]:
+        """The comment's labels in the newest succeeded run that covered it, primary first."""
+        with self._session() as s:
+            run_id = s.scalar(
+                select(AssignmentRow.run_id)
+                .join(RunRow, RunRow.id == AssignmentRow.run_id)
+                .where(AssignmentRow.comment_id == comment_id, RunRow.status == "succeeded")
+                .order_by(RunRow.created_at.desc())
+                .limit(1)
+            )
+            if run_id is None:
+                return []
+            rows = s.scalars(
+                select(AssignmentRow.label)
+                .where(AssignmentRow.run_id == run_id, AssignmentRow.comment_id == comment_id)
+                .where(AssignmentRow.kind == kind)
+                .order_by(AssignmentRow.rank)
+            )
+            return list(rows)
+
+    # runs
+
+    def create_run(self, dataset_id: str, owner_key_id: int | None) -> str:
+        with self._session() as s:
+            row = RunRow(id=_new_id(), dataset_id=dataset_id, owner_key_id=owner_key_id, status="queued")
+            s.add(row)
+            return row.id
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self._session() as s:
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(**fields))
+
+    def run(self, run_id: str) -> RunStatus | None:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            return _run_status(row) if row else None
+
+    def run_owner(self, run_id: str) -> int | None:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            return row.owner_key_id if row else None
+
+    def run_report(self, run_id: str) -> dict[str, Any] | None:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            return row.report if row else None
+
+    def latest_succeeded_run(self) -> str | None:
+        with self._session() as s:
+            return s.scalar(
+                select(RunRow.id).where(RunRow.status == "succeeded").order_by(RunRow.finished_at.desc()).limit(1)
+            )
+
+    def finish_run(
+        self, run_id: str, report: dict[str, Any], assignments: Sequence[NewAssignment], llm_calls: int, llm_tokens: int
+    ) -> None:
+        """Store the results and mark the run succeeded, in one transaction."""
+        with self._session() as s:
+            s.add_all(AssignmentRow(run_id=run_id, **a.__dict__) for a in assignments)
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    status="succeeded",
+                    progress=1.0,
+                    stage="done",
+                    report=report,
+                    llm_calls=llm_calls,
+                    llm_tokens=llm_tokens,
+                    finished_at=utcnow(),
+                )
+            )
+
+    def fail_unfinished_runs(self, reason: str) -> int:
+        """Mark queued or running runs failed (after a restart nothing is still working on them)."""
+        with self._session() as s:
+            result = s.execute(
+                update(RunRow)
+                .where(RunRow.status.in_(["queued", "running"]))
+                .values(status="failed", error=reason, finished_at=utcnow())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # API keys
+
+    def create_key(self, role: Role, name: str) -> str:
+        """Create a key and return it; only its hash is stored, so this is the one chance to see it."""
+        key = KEY_PREFIX + secrets.token_urlsafe(24)
+        with self._session() as s:
+            s.add(ApiKeyRow(prefix=key[:12], key_hash=_hash_key(key), role=role, name=name))
+        return key
+
+    def verify_key(self, key: str) -> KeyInfo | None:
+        with self._session() as s:
+            row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == _hash_key(key)))
+            if row is None or row.revoked_at is not None:
+                return None
+            now = utcnow()
+            # SQLite hands datetimes back naive; a write per request is not worth it, once a minute is.
+            last = row.last_used_at
+            if last is None or now.replace(tzinfo=None) - last.replace(tzinfo=None) > dt.timedelta(minutes=1):
+                row.last_used_at = now
+            return KeyInfo(row.id, row.role, row.name)  # type: ignore[arg-type]
+
+    def revoke_key(self, prefix: str) -> bool:
+        with self._session() as s:
+            result = s.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.prefix == prefix, ApiKeyRow.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _comment(row: CommentRow) -> Comment:
+    return Comment(
+        id=row.id,
+        dataset_id=row.dataset_id,
+        text=row.text,
+        text_hash=row.text_hash,
+        provider=row.provider,
+        respondent_dept=row.respondent_dept,
+        cycle=row.cycle,
+        rating=row.rating,
+        respondent_hash=row.respondent_hash,
+    )
+
+
+def _run_status(row: RunRow) -> RunStatus:
+    return RunStatus(
+        id=row.id,
+        dataset_id=row.dataset_id,
+        status=row.status,  # type: ignore[arg-type]
+        progress=row.progress,
+        stage=row.stage,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        llm_calls=row.llm_calls,
+        llm_tokens=row.llm_tokens,
+    )

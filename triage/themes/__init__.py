@@ -1,0 +1,1 @@
+"""Themes: taxonomy assignment, subject clustering, discovered themes, keywords."""

@@ -1,0 +1,193 @@
+"""Records passed between layers and returned by the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunState = Literal["queued", "running", "succeeded", "failed"]
+Role = Literal["manager", "hr", "integrator", "admin"]
+UNASSIGNED = "unassigned"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommentIn(Record):
+    """One survey row after validation, before redaction."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+    provider: str | None = Field(None, max_length=200)
+    respondent_dept: str | None = Field(None, max_length=200)
+    cycle: str | None = Field(None, max_length=50)
+    rating: int | None = Field(None, ge=1, le=5)
+    submitted_at: dt.date | None = None
+    respondent: str | None = Field(None, max_length=200)
+
+
+class RowError(Record):
+    row: int
+    reason: str
+
+
+class IngestReport(Record):
+    id: str
+    name: str
+    accepted: int
+    duplicates: int
+    rejected: list[RowError]
+
+
+class NewComment(Record):
+    """A validated, redacted comment ready to store."""
+
+    content_hash: str
+    text: str
+    text_hash: str
+    provider: str
+    respondent_dept: str | None
+    cycle: str | None
+    rating: int | None
+    submitted_at: str | None
+    respondent_hash: str | None
+
+
+class Comment(Record):
+    """A stored comment: text is already redacted; the respondent is a keyed hash."""
+
+    id: int
+    dataset_id: str
+    text: str
+    text_hash: str
+    provider: str
+    respondent_dept: str | None
+    cycle: str | None
+    rating: int | None
+    respondent_hash: str | None
+
+
+class ThemeDef(Record):
+    id: str
+    name: str
+    description: str
+    examples: list[str] = []
+
+
+class Taxonomy(Record):
+    version: str
+    themes: list[ThemeDef]
+
+    def name_of(self, theme_id: str) -> str:
+        return next((t.name for t in self.themes if t.id == theme_id), theme_id)
+
+
+class ThemeScore(Record):
+    id: str
+    name: str
+    confidence: float
+
+
+class TriageResult(Record):
+    primary_theme: str
+    themes: list[ThemeScore]
+    redacted_text: str
+    provider: str | None
+    urgent: bool = False
+    model_run_id: str | None = None
+    elapsed_ms: float
+
+
+class Action(Record):
+    text: str
+    evidence: list[int] = Field(min_length=1)
+
+
+class Summary(Record):
+    name: str
+    summary: str
+    actions: list[Action] = Field(min_length=1, max_length=3)
+    summarizer: str
+
+
+class Evidence(Record):
+    """A comment offered to a summariser as evidence (already redacted)."""
+
+    id: int
+    text: str
+    rating: int | None = None
+
+
+class SummaryRequest(Record):
+    """What a summariser gets for one (provider, theme)."""
+
+    provider: str
+    theme_id: str
+    theme_name: str
+    theme_description: str
+    keywords: list[str]
+    subjects: list[str]
+    evidence: list[Evidence]
+
+
+class RunStatus(Record):
+    id: str
+    dataset_id: str
+    status: RunState
+    progress: float
+    stage: str | None = None
+    error: str | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    llm_calls: int = 0
+    llm_tokens: int = 0
+
+
+class ReportSubject(Record):
+    id: str
+    name: str
+    count: int
+
+
+class ReportTheme(Record):
+    id: str
+    name: str
+    discovered: bool = False
+    count: int
+    respondents: int
+    share: float
+    mean_rating: float | None
+    keywords: list[str]
+    summary: str
+    summarizer: str
+    quotes: list[str]
+    subjects: list[ReportSubject]
+    actions: list[Action]
+
+
+class WithheldTheme(Record):
+    count: int
+    themes: int
+
+
+class ProviderReport(Record):
+    provider: str
+    comments: int
+    respondents: int
+    unassigned: int
+    withheld: WithheldTheme
+    themes: list[ReportTheme]
+
+
+class Report(Record):
+    run_id: str
+    dataset_id: str
+    dataset_name: str
+    created_at: dt.datetime
+    comments: int
+    min_respondents: int
+    taxonomy_version: str
+    embed_model: str
+    providers: list[ProviderReport]
