@@ -26,13 +26,17 @@ class LLMSettings(BaseModel):
 
 
 class ReportSettings(BaseModel):
-    min_respondents: int = Field(5, ge=1, description="Anonymity threshold k: distinct respondents a group needs.")
+    min_respondents: int = Field(
+        default=5, ge=1, description="Anonymity threshold k: distinct respondents a group needs."
+    )
     quotes_per_theme: int = 3
 
 
 class ThemeSettings(BaseModel):
-    min_confidence: float = Field(0.25, description="Below this top probability a comment is 'unassigned'.")
-    secondary_confidence: float = Field(0.25, description="Further themes at or above this probability are kept.")
+    min_confidence: float = Field(default=0.25, description="Below this top probability a comment is 'unassigned'.")
+    secondary_confidence: float = Field(
+        default=0.25, description="Further themes at or above this probability are kept."
+    )
     min_new_theme_size: int = 5
 
 

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from triage.config import Settings
 from triage.embed.cache import embed_cached
@@ -32,7 +31,7 @@ from triage.summarize.playbook import load_playbook
 from triage.themes.analyze import analyze_themes, fit_theme_model
 from triage.themes.model import ThemeModel, taxonomy_hash
 from triage.themes.taxonomy import load_taxonomy
-from triage.types import UNASSIGNED, IngestReport, Report, Summary, Taxonomy, TriageResult
+from triage.types import UNASSIGNED, IngestReport, Report, Summary, SummaryRequest, Taxonomy, TriageResult
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -60,7 +59,6 @@ class Services:
     model_entry: ModelEntry
     taxonomy: Taxonomy
     respondent_key: bytes
-    llm_client: OpenAIChatClient | None = None
     _embedder: Embedder | None = None
     _base_model: ThemeModel | None = None
     _run_models: dict[str, ThemeModel] = field(default_factory=dict)
@@ -89,7 +87,6 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
         _embedder=embedder,
         taxonomy=load_taxonomy(settings.models_dir / "taxonomy.toml"),
         respondent_key=_respondent_key(settings),
-        llm_client=OpenAIChatClient(settings.llm) if settings.llm.enabled else None,
     )
 
 
@@ -141,12 +138,12 @@ def run_model(services: Services, run_id: str | None) -> tuple[ThemeModel, str |
     return services._run_models[run_id], run_id
 
 
-def triage_text(services: Services, text: str, provider: str | None = None) -> TriageResult:
-    """One comment: redact, embed, the same theme model as the last run. No LLM on this path."""
+def triage_text(services: Services, text: str, provider: str | None = None, run_id: str | None = None) -> TriageResult:
+    """One comment: redact, embed, the theme model of `run_id` (default: the newest run). No LLM on this path."""
     started = time.perf_counter()
     if not text.strip():
         raise InvalidInput("text must not be empty", field="text")
-    model, run_id = run_model(services, None)
+    model, run_id = run_model(services, run_id)
     redacted = redact(text.strip())
     vectors = services.embedder.encode([redacted])
     themes = model.score([redacted], vectors)[0]
@@ -164,12 +161,12 @@ def triage_text(services: Services, text: str, provider: str | None = None) -> T
 # analysis runs
 
 
-def _summarizer(services: Services) -> Summarizer:
-    offline = OfflineSummarizer(load_playbook(services.settings.models_dir / "playbook.toml"))
-    if services.llm_client is None:
+def _summarizer(settings: Settings, client: OpenAIChatClient | None) -> Summarizer:
+    offline = OfflineSummarizer(load_playbook(settings.models_dir / "playbook.toml"))
+    if client is None:
         return offline
-    prompt = load_prompt(services.settings.prompts_dir, "summarize", services.settings.llm.prompt_version)
-    return LLMSummarizer(services.llm_client, prompt, fallback=offline)
+    prompt = load_prompt(settings.prompts_dir, "summarize", settings.llm.prompt_version)
+    return LLMSummarizer(client, prompt, fallback=offline)
 
 
 async def analyze(services: Services, run_id: str, on_progress: Progress | None = None) -> Report:
@@ -219,21 +216,16 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     groups = theme_groups(comments, analysis, settings.report.min_respondents)
     shown = [g for g in groups if not g.withheld]
     progress(0.7, "summaries")
-    summarizer = _summarizer(services)
-    semaphore = asyncio.Semaphore(SUMMARY_CONCURRENCY)
-    done = 0
-
-    async def summarize_one(request: Any) -> Summary:
-        nonlocal done
-        async with semaphore:
-            summary = await summarizer.summarize(request)
-        done += 1
-        progress(0.7 + 0.25 * done / max(len(shown), 1), "summaries")
-        return summary
-
-    requests = [summary_request(g, comments, analysis, vectors) for g in shown]
-    results = await asyncio.gather(*(summarize_one(r) for r in requests))
-    summaries = {(g.provider, g.theme_id): s for g, s in zip(shown, results, strict=True)}
+    # The HTTP client lives on this run's event loop: opened here, closed when the summaries are done.
+    client = OpenAIChatClient(settings.llm) if settings.llm.enabled else None
+    try:
+        summarizer = _summarizer(settings, client)
+        summaries = await _summarize_all(
+            summarizer, [summary_request(g, comments, analysis, vectors) for g in shown], progress
+        )
+    finally:
+        if client is not None:
+            await client.aclose()
     report = build_report(
         run_id=run_id,
         dataset_id=dataset_id,
@@ -257,9 +249,30 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     ]
     calls = getattr(summarizer, "calls", 0)
     tokens = getattr(summarizer, "tokens", 0)
+    if fallbacks := getattr(summarizer, "fallbacks", 0):
+        log.warning("run %s: %d of %d summaries fell back to the offline summariser", run_id, fallbacks, len(shown))
     services.sql.finish_run(run_id, report.model_dump(mode="json"), assignments, calls, tokens)
     log.info("run %s succeeded: %d comments, %d themes shown, %d llm calls", run_id, len(comments), len(shown), calls)
     return report
+
+
+async def _summarize_all(
+    summarizer: Summarizer, requests: list[SummaryRequest], progress: Progress
+) -> dict[tuple[str, str], Summary]:
+    """One summary per (provider, theme), a few at a time."""
+    semaphore = asyncio.Semaphore(SUMMARY_CONCURRENCY)
+    done = 0
+
+    async def one(request: SummaryRequest) -> Summary:
+        nonlocal done
+        async with semaphore:
+            summary = await summarizer.summarize(request)
+        done += 1
+        progress(0.7 + 0.25 * done / max(len(requests), 1), "summaries")
+        return summary
+
+    results = await asyncio.gather(*(one(r) for r in requests))
+    return {(r.provider, r.theme_id): s for r, s in zip(requests, results, strict=True)}
 
 
 def start_run(services: Services, dataset_id: str, owner_key_id: int | None = None) -> str:

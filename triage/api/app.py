@@ -29,7 +29,7 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        opened = services or await asyncio.to_thread(pipeline.open_services, settings)
+        opened = services if services is not None else await asyncio.to_thread(pipeline.open_services, settings)
         failed = opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
         if failed:
             log.warning("marked %d interrupted runs failed", failed)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
@@ -71,16 +73,16 @@ async def _upload_rows(request: Request[Any, Any, Any], services: Services, call
         try:
             upload = DatasetUpload.model_validate_json(await request.body())
         except ValidationError as exc:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise InvalidInput(fields, field=str(exc.errors()[0]["loc"][0])) from exc
+            # Field names and messages only, never the rejected values.
+            locations = [".".join(map(str, e["loc"])) or "body" for e in exc.errors()]
+            detail = "; ".join(f"{loc}: {e['msg']}" for loc, e in zip(locations, exc.errors(), strict=True))
+            raise InvalidInput(detail, field=locations[0].split(".")[0]) from exc
         rows = list(enumerate(upload.rows, start=1))
         return await _in_thread(pipeline.ingest_rows, services, rows, upload.name, caller.id)
     raise InvalidInput("send JSON {name, rows} or a multipart form with a 'file' part", field="content-type")
 
 
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    import anyio.to_thread
-
+async def _in_thread(fn: Callable[..., IngestReport], *args: Any) -> IngestReport:
     return await anyio.to_thread.run_sync(fn, *args)
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 import numpy.typing as npt
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 
 from triage.errors import ConfigurationError
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 1000
 
 
-def open_chroma(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
+def open_chroma(path: Path | None = None, url: str | None = None) -> ClientAPI:
     """A Chroma client with telemetry off: `HttpClient` when `url` is given, else on-disk at `path`."""
     settings = ChromaSettings(anonymized_telemetry=False)
     if url:
@@ -37,7 +38,7 @@ def open_chroma(path: Path | None = None, url: str | None = None) -> chromadb.Cl
 class ChromaVectorStore:
     """One collection per embedding model; ids are text hashes; Chroma never embeds anything itself."""
 
-    def __init__(self, client: chromadb.ClientAPI, model_alias: str, dimensions: int) -> None:
+    def __init__(self, client: ClientAPI, model_alias: str, dimensions: int) -> None:
         self._dimensions = dimensions
         # embedding_function=None: otherwise Chroma attaches a default model that downloads on first use.
         self._collection = client.get_or_create_collection(

@@ -33,8 +33,8 @@ class NgramEmbeddingClassifier:
     def __init__(self, C: float = PARAMS["C"], embedding_weight: float = PARAMS["embedding_weight"]) -> None:
         self.C = C
         self.embedding_weight = embedding_weight
-        self.word = TfidfVectorizer(**WORD)  # type: ignore[arg-type]
-        self.char = TfidfVectorizer(**CHAR)  # type: ignore[arg-type]
+        self.word = TfidfVectorizer(**WORD)
+        self.char = TfidfVectorizer(**CHAR)
         self.model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
         self.classes: list[str] = []
 
@@ -88,9 +88,9 @@ class NgramEmbeddingClassifier:
         arrays = np.load(directory / "classifier.npz")
         params = meta["params"]
         self = cls(C=params["C"], embedding_weight=params["embedding_weight"])
-        self.word = TfidfVectorizer(**WORD, vocabulary=meta["word_vocabulary"])  # type: ignore[arg-type]
+        self.word = TfidfVectorizer(**WORD, vocabulary=meta["word_vocabulary"])
         self.word.idf_ = arrays["word_idf"]
-        self.char = TfidfVectorizer(**CHAR, vocabulary=meta["char_vocabulary"])  # type: ignore[arg-type]
+        self.char = TfidfVectorizer(**CHAR, vocabulary=meta["char_vocabulary"])
         self.char.idf_ = arrays["char_idf"]
         self.model.coef_ = arrays["coef"]
         self.model.intercept_ = arrays["intercept"]

@@ -30,7 +30,7 @@ def _kmeans(vectors: Vectors, k: int, seed: int) -> Clustering:
     if len(vectors) > MINIBATCH_ABOVE:
         model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096)
     else:
-        model = KMeans(n_clusters=k, random_state=seed, n_init=10)
+        model = KMeans(n_clusters=k, random_state=seed, n_init=4)
     labels = model.fit_predict(vectors)
     centroids = model.cluster_centers_ / np.linalg.norm(model.cluster_centers_, axis=1, keepdims=True)
     return Clustering(labels.astype(np.int64), centroids.astype(np.float32))
@@ -43,7 +43,7 @@ def subject_clusters(vectors: Vectors, k: int | None = None, seed: int = 0) -> C
         return Clustering(np.zeros(n, dtype=np.int64), vectors[:1].copy() if n else vectors)
     if k is not None:
         return _kmeans(vectors, min(k, n), seed)
-    candidates = [c for c in range(3, max(4, min(25, n // 10)) + 1) if c < n]
+    candidates = [c for c in range(3, max(4, min(20, n // 15)) + 1) if c < n]
     best: tuple[float, Clustering] | None = None
     for c in candidates:
         clustering = _kmeans(vectors, c, seed)

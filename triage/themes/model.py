@@ -57,7 +57,7 @@ class ThemeModel:
     def taxonomy_scores(self, texts: list[str], vectors: Vectors) -> list[list[ThemeScore]]:
         """Taxonomy themes per comment, primary first; an empty list means no theme fits."""
         probabilities = self.classifier.predict_proba(texts, vectors)
-        results = []
+        results: list[list[ThemeScore]] = []
         for row in probabilities:
             order = np.argsort(-row)
             if row[order[0]] < self.min_confidence:
