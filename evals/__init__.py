@@ -1,0 +1,1 @@
+"""Evaluation of triage on labelled data (uses only the public `triage` API)."""

@@ -1,0 +1,46 @@
+from typing import Any
+
+import pytest
+
+from triage.report.build import respondent_count, theme_groups
+from triage.themes.analyze import ThemeAnalysis
+from triage.types import Comment, ThemeScore
+
+
+def _comment(i: int, provider: str, respondent: str | None) -> Comment:
+    return Comment(
+        id=i,
+        dataset_id="d",
+        text=f"c{i}",
+        text_hash=f"h{i}",
+        provider=provider,
+        respondent_dept=None,
+        cycle=None,
+        rating=None,
+        respondent_hash=respondent,
+    )
+
+
+def _analysis(themes: list[str | None]) -> ThemeAnalysis:
+    scores = [[ThemeScore(id=t, name=t, confidence=0.9)] if t else [] for t in themes]
+    model: Any = None  # theme_groups reads only the per-comment themes
+    return ThemeAnalysis(model=model, themes=scores, subjects=["s"] * len(themes))
+
+
+def test_groups_under_the_threshold_are_withheld_by_distinct_respondents() -> None:
+    # IT/slow: 5 comments but from 2 people -> withheld; IT/praise: 5 people -> shown; one unassigned.
+    comments = [_comment(i, "IT", f"r{i % 2}") for i in range(5)] + [_comment(10 + i, "IT", f"p{i}") for i in range(5)]
+    comments.append(_comment(20, "IT", "r9"))
+    analysis = _analysis(["slow_response"] * 5 + ["praise"] * 5 + [None])
+    groups = {g.theme_id: g for g in theme_groups(comments, analysis, min_respondents=5)}
+    assert set(groups) == {"slow_response", "praise"}
+    assert (groups["slow_response"].respondents, groups["slow_response"].withheld) == (2, True)
+    assert (groups["praise"].respondents, groups["praise"].withheld) == (5, False)
+
+
+@pytest.mark.parametrize(
+    ("respondents", "expected"), [(["a", "a", "b"], 2), ([None, None, "a"], 3)], ids=["repeat", "anonymous"]
+)
+def test_respondent_count(respondents: list[str | None], expected: int) -> None:
+    comments = [_comment(i, "HR", r) for i, r in enumerate(respondents)]
+    assert respondent_count(comments, [0, 1, 2]) == expected
