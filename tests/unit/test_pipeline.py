@@ -18,7 +18,7 @@ def test_themes_match_the_gold_labels(analysed: Any) -> None:
     primary = [(services.sql.comment_labels(c.id) or ["unassigned"])[0] for c in comments]
     correct = sum(p == g["themes"][0] for p, g in zip(primary, gold, strict=True))
     unassigned = primary.count("unassigned")
-    # Measured 0.767 (276/360) with 23 unassigned (python -m evals example-survey); a drop below 0.65 means the theme model broke.
+    # Measured 0.767 (276/360), 23 unassigned (`python -m evals example-survey`); below 0.65 the model broke.
     assert correct / len(gold) >= 0.65, (correct, unassigned)
     assert unassigned / len(gold) <= 0.15
 

@@ -72,7 +72,7 @@ def test_loading_refuses_other_versions_and_models(model: ThemeModel, tmp_path: 
     meta = json.loads(meta_path.read_text())
     meta["sklearn_version"] = "0.0.1"
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(ModelMismatch, match="scikit-learn 0.0.1"):
+    with pytest.raises(ModelMismatch, match=r"scikit-learn 0\.0\.1"):
         ThemeModel.load(tmp_path / "m", "minilm")
 
 
