@@ -252,6 +252,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     if fallbacks := getattr(summarizer, "fallbacks", 0):
         log.warning("run %s: %d of %d summaries fell back to the offline summariser", run_id, fallbacks, len(shown))
     services.sql.finish_run(run_id, report.model_dump(mode="json"), assignments, calls, tokens)
+    progress(1.0, "done")
     log.info("run %s succeeded: %d comments, %d themes shown, %d llm calls", run_id, len(comments), len(shown), calls)
     return report
 

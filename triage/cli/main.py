@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,8 @@ from triage.errors import TriageError
 from triage.ingest.readers import RawRow, detect_format, read_file
 from triage.logging_setup import configure_logging
 from triage.report.render import FORMATS
-from triage.types import IngestReport, Role
+from triage.store.sql import SqlStore
+from triage.types import IngestReport
 
 app = typer.Typer(help="Internal feedback -> themes, evidence and suggested actions.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -145,33 +147,29 @@ def serve(
     uvicorn.run(create_app(Settings()), host=host, port=port, log_level="warning")
 
 
+class RoleChoice(StrEnum):
+    manager = "manager"
+    hr = "hr"
+    integrator = "integrator"
+    admin = "admin"
+
+
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="manager, hr, integrator or admin.")],
+    role: Annotated[RoleChoice, typer.Option(help="What the key may do.")],
     name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "cli",
 ) -> None:
     """Create an API key and print it (once: only its hash is stored)."""
-    if role not in ("manager", "hr", "integrator", "admin"):
-        err.print("[red]error:[/red] --role must be manager, hr, integrator or admin")
-        raise typer.Exit(code=2)
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from triage.store.sql import SqlStore
-
-    key = SqlStore(settings.db_url).create_key(role_of(role), name)
+    key = SqlStore(settings.db_url).create_key(role.value, name)
     print(key)
 
 
 @keys_app.command("revoke")
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's first 12 characters.")]) -> None:
     """Revoke a key by its prefix."""
-    from triage.store.sql import SqlStore
-
     if not SqlStore(Settings().db_url).revoke_key(prefix):
         err.print("[red]error:[/red] no active key with that prefix")
         raise typer.Exit(code=1)
     console.print("revoked")
-
-
-def role_of(value: str) -> Role:
-    return value  # type: ignore[return-value]
