@@ -36,6 +36,7 @@ from triage.types import UNASSIGNED, IngestReport, Report, Summary, SummaryReque
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 SUMMARY_CONCURRENCY = 4
+MAX_NAME = 200
 
 
 def _respondent_key(settings: Settings) -> bytes:
@@ -95,6 +96,9 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
 
 def ingest_rows(services: Services, rows: Iterable[RawRow], name: str, owner_key_id: int | None = None) -> IngestReport:
     """Validate, redact and store rows in the dataset called `name` (created if new)."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise InvalidInput(f"dataset name must have 1 to {MAX_NAME} characters", field="name")
     good, bad = prepare(rows, services.respondent_key)
     if len(good) + len(bad) > services.settings.api.max_rows:
         raise InvalidInput(f"too many rows: at most {services.settings.api.max_rows} per upload", field="rows")

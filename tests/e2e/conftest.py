@@ -103,9 +103,7 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, stderr_p
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(
-                f"triage serve exited {process.returncode} before it was healthy:\n{read_tail(stderr_path)}"
-            )
+            pytest.fail(f"triage serve exited {process.returncode} before it was healthy:\n{read_tail(stderr_path)}")
         try:
             if httpx.get(f"{base_url}/health", timeout=2.0).status_code == 200:
                 return

@@ -99,7 +99,9 @@ def test_analyze_prints_a_table_and_the_run_id(analysed: tuple[subprocess.Comple
     assert rows == PROVIDERS, describe(proc)
 
 
-def test_report_as_json(env: dict[str, str], workdir: Path, analysed: tuple[subprocess.CompletedProcess[str], str]) -> None:
+def test_report_as_json(
+    env: dict[str, str], workdir: Path, analysed: tuple[subprocess.CompletedProcess[str], str]
+) -> None:
     _, run_id = analysed
     proc = run_triage(env, "report", run_id, "--format", "json", cwd=workdir)
     assert proc.returncode == 0, describe(proc)
@@ -118,7 +120,11 @@ def test_report_as_json(env: dict[str, str], workdir: Path, analysed: tuple[subp
     ids=["md", "csv"],
 )
 def test_report_as_text(
-    env: dict[str, str], workdir: Path, analysed: tuple[subprocess.CompletedProcess[str], str], fmt: str, first_line: str
+    env: dict[str, str],
+    workdir: Path,
+    analysed: tuple[subprocess.CompletedProcess[str], str],
+    fmt: str,
+    first_line: str,
 ) -> None:
     _, run_id = analysed
     proc = run_triage(env, "report", run_id, "--format", fmt, cwd=workdir)

@@ -32,7 +32,9 @@ def chat_server() -> Iterator[FakeChatServer]:
     server.stop()
 
 
-def _run(tmp_path: Path, embedder: SentenceTransformerEmbedder, server: FakeChatServer) -> tuple[pipeline.Services, str]:
+def _run(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, server: FakeChatServer
+) -> tuple[pipeline.Services, str]:
     settings = Settings(
         data_dir=tmp_path / "data",
         llm={"base_url": server.url, "model": "fake-model", "timeout_s": 2.0, "max_retries": 0},  # type: ignore[arg-type]
