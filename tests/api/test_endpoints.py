@@ -116,6 +116,7 @@ def test_run_report_and_evidence_over_the_api(api: TestClient, keys: dict[str, s
             break
         time.sleep(0.2)
     assert status["status"] == "succeeded", status
+    assert status["created_at"].endswith(("Z", "+00:00")) and status["finished_at"].endswith(("Z", "+00:00"))
     report = api.get(f"/v1/reports/{run_id}", headers=manager).json()
     (provider,) = report["providers"]
     assert provider["provider"] == "IT" and provider["comments"] == 7

@@ -55,10 +55,11 @@ def analysed(
     return proc, found.group(1)
 
 
-def counts(proc: subprocess.CompletedProcess[str]) -> tuple[int, int, int]:
+def ingest_summary(proc: subprocess.CompletedProcess[str]) -> tuple[str, int, int, int]:
+    """(dataset id, accepted, duplicates, rejected) from the summary line of `triage ingest`."""
     found = INGESTED.search(proc.stdout)
     assert found, describe(proc)
-    return int(found.group(3)), int(found.group(4)), int(found.group(5))
+    return found.group(2), int(found.group(3)), int(found.group(4)), int(found.group(5))
 
 
 def test_ingest_accepts_the_survey_then_reports_duplicates(
@@ -66,10 +67,10 @@ def test_ingest_accepts_the_survey_then_reports_duplicates(
 ) -> None:
     first, again = ingested
     assert first.returncode == 0, describe(first)
-    assert counts(first) == (360, 0, 0)
+    dataset_id, *numbers = ingest_summary(first)
+    assert numbers == [360, 0, 0]
     assert again.returncode == 0, describe(again)
-    assert counts(again) == (0, 360, 0)
-    assert INGESTED.search(first.stdout).group(2) == INGESTED.search(again.stdout).group(2)  # type: ignore[union-attr]
+    assert ingest_summary(again) == (dataset_id, 0, 360, 0)
 
 
 def test_ingest_reports_bad_rows_by_number(env: dict[str, str], workdir: Path) -> None:
@@ -80,7 +81,7 @@ def test_ingest_reports_bad_rows_by_number(env: dict[str, str], workdir: Path) -
     )
     proc = run_triage(env, "ingest", str(bad), cwd=workdir)
     assert proc.returncode == 0, describe(proc)
-    assert counts(proc) == (1, 0, 2)
+    assert ingest_summary(proc)[1:] == (1, 0, 2)
     rejected = dict(re.findall(r"^\s+row (\d+): (\w+)", proc.stdout, flags=re.MULTILINE))
     assert rejected == {"3": "text", "4": "rating"}, describe(proc)
 

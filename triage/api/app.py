@@ -43,6 +43,8 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
             yield
         finally:
             await jobs.stop()
+            # Single process: a run this server was working on can no longer finish.
+            opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
             if services is None:
                 opened.close()
 
@@ -72,6 +74,7 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
             ),
             security=[{"ApiKey": []}],
         ),
+        logging_config=None,  # logging is configured once, by the entry point
         debug=False,
     )
 

@@ -253,6 +253,11 @@ def _comment(row: CommentRow) -> Comment:
     )
 
 
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
 def _run_status(row: RunRow) -> RunStatus:
     return RunStatus(
         id=row.id,
@@ -261,8 +266,8 @@ def _run_status(row: RunRow) -> RunStatus:
         progress=row.progress,
         stage=row.stage,
         error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
+        created_at=_aware(row.created_at) or utcnow(),
+        finished_at=_aware(row.finished_at),
         llm_calls=row.llm_calls,
         llm_tokens=row.llm_tokens,
     )
