@@ -167,6 +167,19 @@ class ReportTheme(Record):
     actions: list[Action]
 
 
+class SubjectThemes(Record):
+    """One subject of a provider crossed with the themes it fails in (DESIGN.md "Two axes")."""
+
+    id: str
+    name: str
+    keywords: list[str]
+    count: int
+    themes: dict[str, int]
+    """Comments per theme id, only for cells backed by at least k respondents."""
+    withheld: int
+    """Comments of this subject in cells below the threshold (or unassigned)."""
+
+
 class WithheldTheme(Record):
     count: int
     themes: int
@@ -179,6 +192,7 @@ class ProviderReport(Record):
     unassigned: int
     withheld: WithheldTheme
     themes: list[ReportTheme]
+    subjects: list[SubjectThemes] = []
 
 
 class Report(Record):
