@@ -154,6 +154,9 @@ class ReportSubject(Record):
 class ReportTheme(Record):
     id: str
     name: str
+    """The summary's name for this theme in this provider ("Slow response: laptops")."""
+    theme_name: str
+    """The taxonomy's (or discovered theme's) own name."""
     discovered: bool = False
     count: int
     respondents: int

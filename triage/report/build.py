@@ -17,6 +17,7 @@ from triage.types import (
     Report,
     ReportSubject,
     ReportTheme,
+    SubjectThemes,
     Summary,
     SummaryRequest,
     WithheldTheme,
@@ -104,6 +105,7 @@ def build_report(
         ]
         providers.append(
             ProviderReport(
+                subjects=_subject_themes(indices, comments, analysis, min_respondents),
                 provider=provider,
                 comments=len(indices),
                 respondents=respondent_count(comments, indices),
@@ -125,6 +127,39 @@ def build_report(
     )
 
 
+def _subject_themes(
+    indices: list[int], comments: list[Comment], analysis: ThemeAnalysis, min_respondents: int
+) -> list[SubjectThemes]:
+    """Which subjects of one provider fail in which way; subjects and cells under k respondents are withheld."""
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        by_subject[analysis.subjects[i]].append(i)
+    result = []
+    for subject_id, members in by_subject.items():
+        if respondent_count(comments, members) < min_respondents:
+            continue
+        cells: dict[str, list[int]] = defaultdict(list)
+        for i in members:
+            cells[analysis.primary(i)].append(i)
+        shown = {
+            theme: len(cell)
+            for theme, cell in sorted(cells.items(), key=lambda kv: -len(kv[1]))
+            if theme != UNASSIGNED and respondent_count(comments, cell) >= min_respondents
+        }
+        info = analysis.subject_info[subject_id]
+        result.append(
+            SubjectThemes(
+                id=subject_id,
+                name=info.name,
+                keywords=info.keywords,
+                count=len(members),
+                themes=shown,
+                withheld=len(members) - sum(shown.values()),
+            )
+        )
+    return sorted(result, key=lambda s: -s.count)
+
+
 def _report_theme(
     group: ThemeGroup,
     provider_total: int,
@@ -139,6 +174,7 @@ def _report_theme(
     return ReportTheme(
         id=group.theme_id,
         name=summary.name,
+        theme_name=analysis.model.name_of(group.theme_id),
         discovered=group.theme_id.startswith("new_"),
         count=len(group.members),
         respondents=group.respondents,

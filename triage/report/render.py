@@ -37,6 +37,13 @@ def to_markdown(report: Report) -> str:
                 rating = f"{t.mean_rating:.1f}" if t.mean_rating is not None else "-"
                 lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} |")
             lines.append("")
+        if p.subjects:
+            names = {t.id: t.theme_name for t in p.themes}
+            lines += ["Subjects and how they fail:", "", "| subject | comments | themes |", "| --- | ---: | --- |"]
+            for s in p.subjects:
+                cells = ", ".join(f"{names.get(theme, theme)} {n}" for theme, n in s.themes.items()) or "-"
+                lines.append(f"| {s.name} | {s.count} | {cells} |")
+            lines.append("")
         for t in p.themes:
             new = " (new theme)" if t.discovered else ""
             lines += [f"### {t.name}{new}", "", t.summary, ""]
