@@ -44,3 +44,16 @@ def test_groups_under_the_threshold_are_withheld_by_distinct_respondents() -> No
 def test_respondent_count(respondents: list[str | None], expected: int) -> None:
     comments = [_comment(i, "HR", r) for i, r in enumerate(respondents)]
     assert respondent_count(comments, [0, 1, 2]) == expected
+
+
+def test_subject_cells_under_the_threshold_are_withheld() -> None:
+    from triage.report.build import _subject_themes
+    from triage.themes.analyze import Subject
+
+    # Subject s1: 6 people say slow, 2 people say rude -> slow shown, rude withheld. Subject s2: 3 people -> hidden.
+    comments = [_comment(i, "IT", f"r{i}") for i in range(11)]
+    analysis = _analysis(["slow_response"] * 6 + ["discourtesy"] * 2 + ["praise"] * 3)
+    analysis.subjects = ["s1"] * 8 + ["s2"] * 3
+    analysis.subject_info = {"s1": Subject("s1", "laptops", ["laptops"]), "s2": Subject("s2", "vpn", ["vpn"])}
+    (subject,) = _subject_themes(list(range(11)), comments, analysis, min_respondents=5)
+    assert (subject.id, subject.count, subject.themes, subject.withheld) == ("s1", 8, {"slow_response": 6}, 2)
