@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RunState = Literal["queued", "running", "succeeded", "failed"]
+Trend = Literal["new", "grown", "shrunk", "gone", "steady"]
 Role = Literal["manager", "hr", "integrator", "admin"]
 UNASSIGNED = "unassigned"
 
@@ -110,6 +111,7 @@ class Summary(Record):
     summary: str
     actions: list[Action] = Field(min_length=1, max_length=3)
     summarizer: str
+    dropped_actions: int = Field(default=0, ge=0, description="Actions the model proposed that failed grounding.")
 
 
 class Evidence(Record):
@@ -168,6 +170,10 @@ class ReportTheme(Record):
     quotes: list[str]
     subjects: list[ReportSubject]
     actions: list[Action]
+    cycles: dict[str, int | None] = {}
+    """Comments per cycle, oldest first; None where that cycle's group is under the anonymity threshold."""
+    trend: Trend | None = None
+    """Last cycle against the one before it; None with fewer than two cycles."""
 
 
 class SubjectThemes(Record):
@@ -207,4 +213,15 @@ class Report(Record):
     min_respondents: int
     taxonomy_version: str
     embed_model: str
+    cycles: list[str] = []
     providers: list[ProviderReport]
+
+
+SentimentLabel = Literal["negative", "mixed", "neutral", "positive"]
+
+
+class Sentiment(Record):
+    """The sentiment of one comment: a label and a score from -1 (negative) to 1 (positive)."""
+
+    label: SentimentLabel
+    score: float = Field(ge=-1.0, le=1.0)

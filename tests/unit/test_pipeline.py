@@ -29,6 +29,8 @@ def test_report_respects_the_threshold_and_cites_real_evidence(analysed: Any) ->
     by_id = {c.id: c for c in services.sql.comments(dataset_id)}
     assert {p.provider for p in report.providers} == {"IT", "HR", "Finance", "Procurement", "Legal", "Payroll"}
     assert sum(p.withheld.count for p in report.providers) > 0
+    assert report.cycles == ["2026-Q1", "2026-Q2"]
+    assert {t.trend for p in report.providers for t in p.themes} >= {"grown", "shrunk"}
     for provider in report.providers:
         assert provider.comments == 60
         for theme in provider.themes:

@@ -20,10 +20,13 @@ from triage.types import (
     SubjectThemes,
     Summary,
     SummaryRequest,
+    Trend,
     WithheldTheme,
 )
 
 MAX_EVIDENCE = 12
+GROWTH = 0.2
+"""A theme grew (shrank) when its last-cycle count is at least this much above (below) the previous one."""
 
 
 @dataclass
@@ -89,6 +92,8 @@ def build_report(
     min_respondents: int,
     quotes_per_theme: int,
 ) -> Report:
+    cycles = cycle_order(comments)
+    settings = _Settings(cycles, min_respondents, quotes_per_theme)
     by_provider: dict[str, list[int]] = defaultdict(list)
     for i, comment in enumerate(comments):
         by_provider[comment.provider].append(i)
@@ -98,9 +103,7 @@ def build_report(
         shown = sorted((g for g in mine if not g.withheld), key=lambda g: (-len(g.members), g.theme_id))
         withheld = [g for g in mine if g.withheld]
         themes = [
-            _report_theme(
-                g, len(indices), comments, vectors, analysis, summaries[(provider, g.theme_id)], quotes_per_theme
-            )
+            _report_theme(g, len(indices), comments, vectors, analysis, summaries[(provider, g.theme_id)], settings)
             for g in shown
         ]
         providers.append(
@@ -123,8 +126,45 @@ def build_report(
         min_respondents=min_respondents,
         taxonomy_version=analysis.model.taxonomy.version,
         embed_model=analysis.model.embed_model,
+        cycles=cycles,
         providers=providers,
     )
+
+
+def cycle_order(comments: list[Comment]) -> list[str]:
+    """The run's cycles, oldest first (cycle labels such as 2026-Q1 sort in time order)."""
+    return sorted({c.cycle for c in comments if c.cycle})
+
+
+def trend(previous: int, last: int) -> Trend:
+    if previous == 0:
+        return "new" if last else "steady"
+    if last == 0:
+        return "gone"
+    change = (last - previous) / previous
+    if change >= GROWTH and last - previous >= 2:
+        return "grown"
+    if change <= -GROWTH and previous - last >= 2:
+        return "shrunk"
+    return "steady"
+
+
+def _cycles(
+    group: ThemeGroup, comments: list[Comment], cycles: list[str], min_respondents: int
+) -> tuple[dict[str, int | None], Trend | None]:
+    per_cycle = {cycle: [i for i in group.members if comments[i].cycle == cycle] for cycle in cycles}
+    shown: dict[str, int | None] = {
+        cycle: len(members) if respondent_count(comments, members) >= min_respondents else None
+        for cycle, members in per_cycle.items()
+    }
+    # One hidden cell could be recovered as the total minus the others: hide the smallest other cell too.
+    hidden = [c for c, n in shown.items() if n is None]
+    if len(hidden) == 1 and len(shown) > 1:
+        smallest = min((c for c, n in shown.items() if n is not None), key=lambda c: len(per_cycle[c]))
+        shown[smallest] = None
+    if len(cycles) < 2:
+        return shown, None
+    return shown, trend(len(per_cycle[cycles[-2]]), len(per_cycle[cycles[-1]]))
 
 
 def _subject_themes(
@@ -160,6 +200,13 @@ def _subject_themes(
     return sorted(result, key=lambda s: -s.count)
 
 
+@dataclass(frozen=True)
+class _Settings:
+    cycles: list[str]
+    min_respondents: int
+    quotes_per_theme: int
+
+
 def _report_theme(
     group: ThemeGroup,
     provider_total: int,
@@ -167,10 +214,11 @@ def _report_theme(
     vectors: Vectors,
     analysis: ThemeAnalysis,
     summary: Summary,
-    quotes_per_theme: int,
+    settings: _Settings,
 ) -> ReportTheme:
     subjects = Counter(analysis.subjects[i] for i in group.members).most_common(5)
-    quotes = representatives(vectors, group.members, top_n=quotes_per_theme)
+    quotes = representatives(vectors, group.members, top_n=settings.quotes_per_theme)
+    cycles, theme_trend = _cycles(group, comments, settings.cycles, settings.min_respondents)
     return ReportTheme(
         id=group.theme_id,
         name=summary.name,
@@ -186,4 +234,6 @@ def _report_theme(
         quotes=[comments[i].text for i in quotes],
         subjects=[ReportSubject(id=s, name=analysis.subject_info[s].name, count=n) for s, n in subjects],
         actions=summary.actions,
+        cycles=cycles,
+        trend=theme_trend,
     )

@@ -14,6 +14,10 @@ def _pct(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
+def _count(value: int | None) -> str:
+    return "<k" if value is None else str(value)
+
+
 def to_markdown(report: Report) -> str:
     lines = [
         f"# Feedback themes: {report.dataset_name}",
@@ -32,10 +36,18 @@ def to_markdown(report: Report) -> str:
             "",
         ]
         if p.themes:
-            lines += ["| theme | comments | share | mean rating |", "| --- | ---: | ---: | ---: |"]
+            cycles = report.cycles if len(report.cycles) > 1 else []
+            head = "".join(f" {c} |" for c in cycles) + (" trend |" if cycles else "")
+            lines += [
+                f"| theme | comments | share | mean rating |{head}",
+                "| --- | ---: | ---: | ---: |" + " ---: |" * len(cycles) + (" --- |" if cycles else ""),
+            ]
             for t in p.themes:
                 rating = f"{t.mean_rating:.1f}" if t.mean_rating is not None else "-"
-                lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} |")
+                per_cycle = "".join(f" {_count(t.cycles.get(c))} |" for c in cycles) + (
+                    f" {t.trend} |" if cycles else ""
+                )
+                lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} |{per_cycle}")
             lines.append("")
         if p.subjects:
             names = {t.id: t.theme_name for t in p.themes}
@@ -61,42 +73,20 @@ def to_markdown(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """One row per (provider, theme) with the numbers and the actions joined."""
+    """One row per (provider, theme) with the numbers, per-cycle counts and the actions joined."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "provider",
-            "theme_id",
-            "theme",
-            "count",
-            "respondents",
-            "share",
-            "mean_rating",
-            "summarizer",
-            "summary",
-            "actions",
-        ]
-    )
+    numbers = ["count", "respondents", "share", "mean_rating", "trend", *(f"count_{c}" for c in report.cycles)]
+    writer.writerow(["provider", "theme_id", "theme", *numbers, "summarizer", "summary", "actions"])
     for p in report.providers:
         for t in p.themes:
             actions = " | ".join(f"{a.text} [{' '.join(map(str, a.evidence))}]" for a in t.actions)
-            writer.writerow(
-                [
-                    p.provider,
-                    t.id,
-                    t.name,
-                    t.count,
-                    t.respondents,
-                    t.share,
-                    t.mean_rating,
-                    t.summarizer,
-                    t.summary,
-                    actions,
-                ]
-            )
+            values = [t.count, t.respondents, t.share, t.mean_rating, t.trend or ""]
+            values += [_count(t.cycles.get(c)) for c in report.cycles]
+            writer.writerow([p.provider, t.id, t.name, *values, t.summarizer, t.summary, actions])
         if p.withheld.themes:
-            writer.writerow([p.provider, "", "(withheld)", p.withheld.count, "", "", "", "", "", ""])
+            blanks = [""] * (len(numbers) + 2)
+            writer.writerow([p.provider, "", "(withheld)", p.withheld.count, *blanks[1:]])
     return buffer.getvalue()
 
 

@@ -57,3 +57,27 @@ def test_subject_cells_under_the_threshold_are_withheld() -> None:
     analysis.subject_info = {"s1": Subject("s1", "laptops", ["laptops"]), "s2": Subject("s2", "vpn", ["vpn"])}
     (subject,) = _subject_themes(list(range(11)), comments, analysis, min_respondents=5)
     assert (subject.id, subject.count, subject.themes, subject.withheld) == ("s1", 8, {"slow_response": 6}, 2)
+
+
+@pytest.mark.parametrize(
+    ("previous", "last", "expected"),
+    [(0, 3, "new"), (4, 0, "gone"), (10, 14, "grown"), (14, 6, "shrunk"), (10, 11, "steady"), (1, 2, "steady")],
+    ids=["new", "gone", "grown", "shrunk", "steady", "tiny-change"],
+)
+def test_trend(previous: int, last: int, expected: str) -> None:
+    from triage.report.build import trend
+
+    assert trend(previous, last) == expected
+
+
+def test_cycle_counts_never_let_a_small_cell_be_recovered() -> None:
+    from triage.report.build import ThemeGroup, _cycles
+
+    # Q1: 3 people (under k), Q2: 6 people, Q3: 7 people; showing Q2 and Q3 with the total would reveal Q1.
+    comments = [_comment(i, "IT", f"r{i}") for i in range(16)]
+    for i, c in enumerate(comments):
+        c.cycle = "2026-Q1" if i < 3 else "2026-Q2" if i < 9 else "2026-Q3"
+    group = ThemeGroup("IT", "slow_response", list(range(16)), 16, False)
+    shown, direction = _cycles(group, comments, ["2026-Q1", "2026-Q2", "2026-Q3"], min_respondents=5)
+    assert shown == {"2026-Q1": None, "2026-Q2": None, "2026-Q3": 7}
+    assert direction == "steady"
