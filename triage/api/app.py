@@ -15,9 +15,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from triage import __version__, pipeline
-from triage.api.auth import provide_caller, role_guard
+from triage.api.auth import LoginRequired, provide_caller, role_guard
 from triage.api.controllers import ROUTES
 from triage.api.jobs import JobWorker
+from triage.api.pages import PAGES, login_redirect
 from triage.api.problems import HANDLERS
 from triage.config import Settings
 
@@ -53,14 +54,14 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         return found
 
     return Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *PAGES],
         lifespan=[lifespan],
         guards=[role_guard],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**HANDLERS, LoginRequired: login_redirect},
         request_max_body_size=settings.api.max_upload_bytes,
         openapi_config=OpenAPIConfig(
             title="triage",

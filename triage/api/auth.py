@@ -12,7 +12,12 @@ from triage.pipeline import Services
 from triage.store.sql import KeyInfo
 
 HEADER = "X-API-Key"
+COOKIE = "triage_key"
 READ_ALL = ("hr", "admin")
+
+
+class LoginRequired(Unauthorized):
+    """A browser asked for a page without a key: send it to the sign-in form."""
 
 
 def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -21,7 +26,12 @@ def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRout
     if roles is None:
         return
     key = connection.headers.get(HEADER)
+    if not key and connection.scope.get("method") == "GET":
+        # Only reads accept the sign-in cookie, so a cookie can never trigger a write (no CSRF surface).
+        key = connection.cookies.get(COOKIE)
     if not key:
+        if handler.opt.get("page"):
+            raise LoginRequired("sign in to see this page")
         raise Unauthorized(f"send an API key in the {HEADER} header")
     services: Services = connection.app.state.services
     caller = services.sql.verify_key(key)

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from triage import errors
 
@@ -65,7 +66,7 @@ def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(500, "internal", "Internal error", "the server failed; see its log")
 
 
-HANDLERS = {
+HANDLERS: ExceptionHandlersMap = {
     errors.TriageError: triage_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,

@@ -81,7 +81,7 @@ def to_csv(report: Report) -> str:
     for p in report.providers:
         for t in p.themes:
             actions = " | ".join(f"{a.text} [{' '.join(map(str, a.evidence))}]" for a in t.actions)
-            values = [t.count, t.respondents, t.share, t.mean_rating, t.trend or ""]
+            values: list[object] = [t.count, t.respondents, t.share, t.mean_rating, t.trend or ""]
             values += [_count(t.cycles.get(c)) for c in report.cycles]
             writer.writerow([p.provider, t.id, t.name, *values, t.summarizer, t.summary, actions])
         if p.withheld.themes:

@@ -125,6 +125,12 @@ class SqlStore:
             row = s.get(CommentRow, comment_id)
             return _comment(row) if row else None
 
+    def comment_texts(self, comment_ids: Sequence[int]) -> dict[int, str]:
+        """Redacted texts by id, in one query."""
+        with self._session() as s:
+            rows = s.execute(select(CommentRow.id, CommentRow.text).where(CommentRow.id.in_(list(comment_ids))))
+            return {row.id: row.text for row in rows}
+
     def comment_labels(self, comment_id: int, kind: str = "theme") -> list[str]:
         """The comment's labels in the newest succeeded run that covered it, primary first."""
         with self._session() as s:
