@@ -1,0 +1,1 @@
+"""Eval suites that run standalone (`python -m evals.suites.<name>`) and return their results as data."""
