@@ -16,17 +16,18 @@ WIDTH, LABEL_W, ROW_H = 720, 300, 30
 def share_bars(names: list[str], shares: list[float], ratings: list[float | None]) -> str:
     """Horizontal bars: each theme's share of the provider's comments, the mean rating in its label."""
     height = 20 + ROW_H * len(names)
-    plot = WIDTH - LABEL_W - 60
+    plot = WIDTH - LABEL_W - 130
     parts = [_open(height, "Share of comments per theme")]
+    top = max(shares, default=1.0) or 1.0
     for i, (name, share, rating) in enumerate(zip(names, shares, ratings, strict=True)):
         y = 10 + i * ROW_H
-        label = f"{name} · rating {rating:.1f}" if rating is not None else name
-        width = max(1.0, plot * share)
+        value = f"{share * 100:.0f}%" + (f" · rating {rating:.1f}" if rating is not None else "")
+        width = max(1.0, plot * share / top)
         parts.append(
-            f'<text x="{LABEL_W - 8}" y="{y + 19}" text-anchor="end" fill="{INK}">{escape(_clip(label, 44))}</text>'
+            f'<text x="{LABEL_W - 8}" y="{y + 19}" text-anchor="end" fill="{INK}">{escape(_clip(name, 38))}</text>'
             f'<rect x="{LABEL_W}" y="{y + 4}" width="{width:.1f}" height="{ROW_H - 8}" fill="{BLUE}"><title>'
             f"{escape(name)}: {share * 100:.0f}%</title></rect>"
-            f'<text x="{LABEL_W + width + 6:.1f}" y="{y + 19}" fill="{INK}">{share * 100:.0f}%</text>'
+            f'<text x="{LABEL_W + width + 6:.1f}" y="{y + 19}" fill="{INK}">{value}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -38,7 +39,7 @@ def cycle_trends(cycles: list[str], series: dict[str, list[int | None]]) -> str:
     group_h = ROW_H * len(cycles) + 10
     height = 20 + group_h * len(names) + 30
     top = max((v for values in series.values() for v in values if v is not None), default=1)
-    plot = WIDTH - LABEL_W - 60
+    plot = WIDTH - LABEL_W - 110
     parts = [_open(height, "Comments per cycle for each theme")]
     for i, name in enumerate(names):
         y0 = 10 + i * group_h

@@ -27,10 +27,12 @@ def _view(p: ProviderReport, cycles: list[str], cycle: str | None) -> ProviderVi
     if cycle:
         # A cycle filter shows only counts that passed the threshold in that cycle.
         themes = [t for t in themes if t.cycles.get(cycle)]
-    bars = share_bars([t.name for t in themes], [t.share for t in themes], [t.mean_rating for t in themes])
+    bars = share_bars([t.theme_name for t in themes], [t.share for t in themes], [t.mean_rating for t in themes])
     trends = None
-    if len(cycles) > 1 and themes:
-        trends = Markup(cycle_trends(cycles, {t.theme_name: [t.cycles.get(c) for c in cycles] for t in themes}))
+    # Chart only themes with a cycle above the threshold; the table under the chart lists them all.
+    charted = {t.theme_name: [t.cycles.get(c) for c in cycles] for t in themes if any(t.cycles.values())}
+    if len(cycles) > 1 and charted:
+        trends = Markup(cycle_trends(cycles, charted))
     heat_ids = list(dict.fromkeys(theme for s in p.subjects for theme in s.themes))
     names = {t.id: t.theme_name for t in p.themes}
     heat_max = max((n for s in p.subjects for n in s.themes.values()), default=1)
