@@ -19,6 +19,8 @@ class LLMSettings(BaseModel):
     timeout_s: float = 30.0
     max_retries: int = 2
     prompt_version: str = "v1"
+    max_concurrency: int = Field(default=4, ge=1, description="Chat requests in flight at once, per client.")
+    cache: bool = Field(default=True, description="Reuse validated answers for identical prompts (no new calls).")
 
     @property
     def enabled(self) -> bool:

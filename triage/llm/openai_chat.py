@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,10 +27,14 @@ class LLMAnswer:
 
     content: str
     tokens: int
+    cached: bool = False
 
 
 class OpenAIChatClient:
-    """`triage.ports.LLMClient` over `openai.AsyncOpenAI`; the client's own retries handle 408/409/429/5xx."""
+    """`triage.ports.LLMClient` over `openai.AsyncOpenAI`; the client's own retries handle 408/409/429/5xx.
+
+    At most `settings.max_concurrency` requests are in flight at once (a slot is held through the retries).
+    """
 
     def __init__(self, settings: LLMSettings) -> None:
         if not settings.base_url or not settings.model:
@@ -37,6 +42,7 @@ class OpenAIChatClient:
         self._model = settings.model
         self._timeout_s = settings.timeout_s
         self._json_schema_supported = True
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key.get_secret_value(),
@@ -82,12 +88,13 @@ class OpenAIChatClient:
         await self._client.close()
 
     async def _complete(self, messages: list[dict[str, str]], response_format: ResponseFormat) -> LLMAnswer:
-        started = time.perf_counter()
-        completion: ChatCompletion = await self._client.chat.completions.create(
-            model=self._model,
-            messages=cast("list[ChatCompletionMessageParam]", messages),
-            response_format=response_format,
-        )
+        async with self._slots:
+            started = time.perf_counter()
+            completion: ChatCompletion = await self._client.chat.completions.create(
+                model=self._model,
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                response_format=response_format,
+            )
         tokens = completion.usage.total_tokens if completion.usage else 0
         content = completion.choices[0].message.content if completion.choices else None
         logger.debug(

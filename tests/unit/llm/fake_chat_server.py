@@ -44,6 +44,8 @@ class FakeChatServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[Received] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
         self._thread = threading.Thread(
@@ -79,6 +81,15 @@ class FakeChatServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def _take(self, received: Received) -> Scripted:
         with self._lock:
             self.requests.append(received)
@@ -105,6 +116,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fake = self.server.fake
+        fake._enter()
+        try:
+            status, headers, data = self._reply(fake)
+        finally:
+            # Before the reply is sent: the client may send its next request the moment it reads this one.
+            fake._leave()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _reply(self, fake: FakeChatServer) -> tuple[int, dict[str, str], bytes]:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(raw or b"{}"))
         reply = fake._take(received)
@@ -113,14 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/chat/completions"):
             reply = Scripted(status=404, error={"message": f"unknown path {self.path}"})
         payload = _completion(received.body, reply) if reply.status == 200 else {"error": reply.error}
-        data = json.dumps(payload).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        return reply.status, reply.headers, json.dumps(payload).encode()
 
 
 def _completion(request: dict[str, Any], reply: Scripted) -> dict[str, Any]:

@@ -184,3 +184,23 @@ def test_model_property(llm_settings: LLMSettings) -> None:
             await client.aclose()
 
     assert asyncio.run(go()) == "fake-model"
+
+
+@pytest.mark.parametrize("limit", [1, 3], ids=["one-at-a-time", "three-at-a-time"])
+def test_concurrency_is_limited(chat_server: FakeChatServer, llm_settings: LLMSettings, limit: int) -> None:
+    for _ in range(6):
+        chat_server.answer(VALID, delay_s=0.15)
+
+    async def go() -> list[LLMAnswer]:
+        client = OpenAIChatClient(llm_settings.model_copy(update={"max_concurrency": limit}))
+        try:
+            return await asyncio.gather(*(client.complete_json(MESSAGES, SCHEMA, "ok_v1") for _ in range(6)))
+        finally:
+            await client.aclose()
+
+    started = time.monotonic()
+    answers = asyncio.run(go())
+
+    assert [a.content for a in answers] == [VALID] * 6
+    assert chat_server.max_in_flight == limit
+    assert time.monotonic() - started >= 0.15 * 6 / limit - 0.05
