@@ -1,15 +1,20 @@
-"""`LLMSummarizer`: one validated LLM call per (provider, theme), one re-ask, then the fallback summariser."""
+"""`LLMSummarizer`: one validated, grounded LLM call per (provider, theme), one re-ask, then the fallback."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage.errors import InvalidInput, LLMError
 from triage.ports import LLMClient, Summarizer
 from triage.prompting import PromptTemplate
-from triage.types import Action, Summary, SummaryRequest
+from triage.summarize.grounding import ground_actions
+from triage.types import Action, Evidence, Summary, SummaryRequest
 
 logger = logging.getLogger(__name__)
 
@@ -40,67 +45,139 @@ class AnswerInvalid(Exception):
     """The answer is not usable; the message is safe to log and to send back to the model."""
 
 
-def parse_answer(content: str, evidence_ids: set[int]) -> SummaryAnswer:
-    """Validate an answer's JSON against `SummaryAnswer` and check it cites only known evidence ids."""
+@runtime_checkable
+class AnswerStore(Protocol):
+    """A client that can remember validated answers (`triage.llm.CachedLLMClient`)."""
+
+    def store(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str, content: str) -> None: ...
+
+    def discard(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    """A schema-valid answer with its grounded actions and the reasons of the actions dropped."""
+
+    answer: SummaryAnswer
+    actions: list[Action]
+    dropped: list[str]
+
+
+def parse_answer(content: str, evidence: Sequence[Evidence]) -> CheckedAnswer:
+    """Validate an answer against `SummaryAnswer`, then ground its actions in `evidence`.
+
+    Ungrounded actions are dropped; the answer is invalid only when none is left.
+    """
     try:
         answer = SummaryAnswer.model_validate_json(content)
     except ValidationError as exc:
         raise AnswerInvalid(_describe(exc)) from exc
-    problems = []
-    for index, action in enumerate(answer.actions):
-        unknown = sorted(set(action.evidence) - evidence_ids)
-        if unknown:
-            problems.append(f"actions.{index}.evidence: {', '.join(map(str, unknown))} not among the comment ids")
-    if problems:
-        known = ", ".join(map(str, sorted(evidence_ids)))
-        raise AnswerInvalid("; ".join(problems) + f" (the comment ids are {known})")
-    return answer
+    grounded = ground_actions(answer.actions, evidence)
+    if not grounded.actions:
+        known = ", ".join(str(item.id) for item in sorted(evidence, key=lambda e: e.id))
+        raise AnswerInvalid("no action is grounded: " + "; ".join(grounded.dropped) + f" (the comment ids are {known})")
+    return CheckedAnswer(answer, grounded.actions, grounded.dropped)
+
+
+@dataclass
+class LLMUsage:
+    """What a summariser's LLM work cost over its life: for the run status and the report footer."""
+
+    calls: int = 0
+    tokens: int = 0
+    fallbacks: int = 0
+    cache_hits: int = 0
+    dropped_actions: int = 0
+    seconds: float = 0.0
 
 
 class LLMSummarizer:
     """`triage.ports.Summarizer` backed by an LLM, with a bounded re-ask and a marked fallback.
 
-    `calls`, `tokens` and `fallbacks` accumulate over the summariser's life for run accounting.
+    `calls` (requests that reached the client, not cache hits), `tokens`, `fallbacks`, `cache_hits`,
+    `dropped_actions` and `seconds` (time spent summarising, summed over requests) accumulate over the
+    summariser's life for run accounting; `usage()` returns them together. When the client is an
+    `AnswerStore`, answers that pass validation are stored under the first request's messages, and a stored
+    answer that no longer validates is discarded and asked for afresh.
     """
 
     def __init__(self, client: LLMClient, prompt: PromptTemplate, fallback: Summarizer) -> None:
         self._client = client
+        self._store = client if isinstance(client, AnswerStore) else None
         self._prompt = prompt
         self._fallback = fallback
         self.calls = 0
         self.tokens = 0
         self.fallbacks = 0
+        self.cache_hits = 0
+        self.dropped_actions = 0
+        self.seconds = 0.0
+
+    def usage(self) -> LLMUsage:
+        """The accounting counters as one record."""
+        return LLMUsage(
+            self.calls, self.tokens, self.fallbacks, self.cache_hits, self.dropped_actions, round(self.seconds, 3)
+        )
 
     async def summarize(self, request: SummaryRequest) -> Summary:
         """Ask the LLM (re-asking once on an invalid answer); on failure return the fallback's summary, marked."""
         if not request.evidence:
             raise InvalidInput("a summary needs at least one evidence comment", field="evidence")
+        started = time.perf_counter()
+        try:
+            summary = await self._summarize(request)
+        finally:
+            self.seconds += time.perf_counter() - started
+        self.dropped_actions += summary.dropped_actions
+        return summary
+
+    async def _summarize(self, request: SummaryRequest) -> Summary:
         data = request.model_dump()
-        messages = self._prompt.render(**{name: data[name] for name in self._prompt.variables if name in data})
-        evidence_ids = {item.id for item in request.evidence}
+        first = self._prompt.render(**{name: data[name] for name in self._prompt.variables if name in data})
+        schema, schema_name = self._prompt.schema, self._prompt.schema_name
+        messages = first
         used = 0
         reason = "invalid answer after a re-ask"
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.calls += 1
+        attempt, stale_discarded = 0, False
+        while attempt < MAX_ATTEMPTS:
+            attempt += 1
             try:
-                reply = await self._client.complete_json(messages, self._prompt.schema, self._prompt.schema_name)
+                reply = await self._client.complete_json(messages, schema, schema_name)
             except LLMError as exc:
+                self.calls += 1
                 self.tokens += exc.tokens
                 used += exc.tokens
                 reason = exc.detail
                 self._log_failure(request, attempt, exc.detail)
                 break
+            cached = bool(getattr(reply, "cached", False))
+            if cached:
+                self.cache_hits += 1
+            else:
+                self.calls += 1
             self.tokens += reply.tokens
             used += reply.tokens
             try:
-                answer = parse_answer(reply.content, evidence_ids)
+                checked = parse_answer(reply.content, request.evidence)
             except AnswerInvalid as exc:
+                if cached and self._store is not None and not stale_discarded:
+                    # Stored under older rules; forget it and ask afresh, without spending an attempt.
+                    self._store.discard(first, schema, schema_name)
+                    stale_discarded = True
+                    attempt -= 1
+                    logger.info(
+                        "llm cache entry no longer validates provider=%s theme=%s", request.provider, request.theme_id
+                    )
+                    continue
                 self._log_failure(request, attempt, f"invalid answer: {exc}")
                 logger.debug("invalid answer content: %s", reply.content)
                 messages = [*messages, *_reask(reply.content, str(exc))]
                 continue
+            if self._store is not None and not cached:
+                self._store.store(first, schema, schema_name, reply.content)
             logger.info(
-                "llm summary provider=%s theme=%s evidence=%d prompt=%s/%s attempts=%d tokens=%d",
+                "llm summary provider=%s theme=%s evidence=%d prompt=%s/%s attempts=%d tokens=%d cached=%s "
+                "dropped_actions=%d",
                 request.provider,
                 request.theme_id,
                 len(request.evidence),
@@ -108,8 +185,24 @@ class LLMSummarizer:
                 self._prompt.version,
                 attempt,
                 used,
+                cached,
+                len(checked.dropped),
             )
-            return _to_summary(answer, f"llm:{self._client.model}")
+            if checked.dropped:
+                logger.warning(
+                    "llm summary provider=%s theme=%s dropped %d ungrounded action(s): %s",
+                    request.provider,
+                    request.theme_id,
+                    len(checked.dropped),
+                    "; ".join(checked.dropped),
+                )
+            return Summary(
+                name=checked.answer.name,
+                summary=checked.answer.summary,
+                actions=checked.actions,
+                summarizer=f"llm:{self._client.model}",
+                dropped_actions=len(checked.dropped),
+            )
         self.fallbacks += 1
         summary = await self._fallback.summarize(request)
         return summary.model_copy(update={"summarizer": f"{summary.summarizer} (llm failed: {reason})"})
@@ -138,11 +231,6 @@ def _reask(bad_answer: str, error: str) -> list[dict[str, str]]:
             ),
         },
     ]
-
-
-def _to_summary(answer: SummaryAnswer, summarizer: str) -> Summary:
-    actions = [Action(text=a.text, evidence=list(dict.fromkeys(a.evidence))) for a in answer.actions]
-    return Summary(name=answer.name, summary=answer.summary, actions=actions, summarizer=summarizer)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -112,6 +112,11 @@ def _first_ids(request: SummaryRequest) -> list[int]:
     return [item.id for item in request.evidence[:MAX_CITED]]
 
 
+def offline_name(request: SummaryRequest) -> str:
+    """The name the offline summariser gives a (provider, theme): also the fallback for a rejected LLM name."""
+    return _name(request, request.subjects[0] if request.subjects else None)
+
+
 def _name(request: SummaryRequest, subject: str | None) -> str:
     if request.theme_id.startswith(DISCOVERED_PREFIX) and request.keywords:
         words = list(request.keywords[:3])

@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.llm.fake_chat_server import FakeChatServer
 from triage.config import PROJECT_ROOT, LLMSettings
-from triage.llm import OpenAIChatClient
+from triage.llm import CachedLLMClient, OpenAIChatClient
 from triage.prompting import PromptTemplate, load_prompt
 from triage.summarize import LLMSummarizer, OfflineSummarizer, Playbook, load_playbook
 from triage.types import Evidence, Summary, SummaryRequest
@@ -67,11 +67,15 @@ def llm_settings(chat_server: FakeChatServer) -> LLMSettings:
 
 @pytest.fixture
 def run_llm(llm_settings: LLMSettings, prompt: PromptTemplate, offline: OfflineSummarizer) -> RunLLM:
-    """Summarise one request through a real `OpenAIChatClient`, closing it on the same event loop."""
+    """Summarise one request through a real `OpenAIChatClient` (cached under `cache_dir` if given)."""
 
-    def run(request: SummaryRequest, **settings: object) -> tuple[Summary, LLMSummarizer]:
+    def run(
+        request: SummaryRequest, cache_dir: Path | None = None, **settings: object
+    ) -> tuple[Summary, LLMSummarizer]:
         async def go() -> tuple[Summary, LLMSummarizer]:
-            client = OpenAIChatClient(llm_settings.model_copy(update=settings))
+            client: OpenAIChatClient | CachedLLMClient = OpenAIChatClient(llm_settings.model_copy(update=settings))
+            if cache_dir is not None:
+                client = CachedLLMClient(client, cache_dir)
             try:
                 summarizer = LLMSummarizer(client, prompt, offline)
                 return await summarizer.summarize(request), summarizer
