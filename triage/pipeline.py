@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import secrets
 import time
@@ -31,7 +32,16 @@ from triage.summarize.playbook import load_playbook
 from triage.themes.analyze import analyze_themes, fit_theme_model
 from triage.themes.model import ThemeModel, taxonomy_hash
 from triage.themes.taxonomy import load_taxonomy
-from triage.types import UNASSIGNED, IngestReport, Report, Summary, SummaryRequest, Taxonomy, TriageResult
+from triage.types import (
+    UNASSIGNED,
+    IngestReport,
+    Report,
+    Summary,
+    SummaryRequest,
+    Taxonomy,
+    TrackedAction,
+    TriageResult,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -241,6 +251,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         summaries=summaries,
         min_respondents=settings.report.min_respondents,
         quotes_per_theme=settings.report.quotes_per_theme,
+        accepted_actions=services.sql.actions(),
     )
     analysis.model.save(settings.artifacts_dir / run_id)
     assignments = [
@@ -298,6 +309,40 @@ def get_report(services: Services, run_id: str) -> Report:
     data = services.sql.run_report(run_id)
     assert data is not None
     return Report.model_validate(data)
+
+
+def accept_action(
+    services: Services,
+    *,
+    run_id: str,
+    provider: str,
+    theme_id: str,
+    action_index: int,
+    owner: str,
+    due_date: dt.date | None,
+    created_by: int | None,
+) -> TrackedAction:
+    """Accept one suggested action of a report, with an owner and due date, to follow it across runs."""
+    report = get_report(services, run_id)
+    section = next((p for p in report.providers if p.provider == provider), None)
+    theme = next((t for t in section.themes if t.id == theme_id), None) if section else None
+    if theme is None:
+        raise NotFound(f"run {run_id} shows no theme {theme_id!r} for provider {provider!r}")
+    if not 0 <= action_index < len(theme.actions):
+        raise InvalidInput(f"action_index must be 0..{len(theme.actions) - 1}", field="action_index")
+    action_id = services.sql.add_action(
+        {
+            "run_id": run_id,
+            "provider": provider,
+            "theme_id": theme_id,
+            "text": theme.actions[action_index].text,
+            "share_then": theme.share,
+            "owner": owner,
+            "due_date": due_date.isoformat() if due_date else None,
+            "created_by": created_by,
+        }
+    )
+    return services.sql.actions(action_id=action_id)[0]
 
 
 def render_report(services: Services, run_id: str, fmt: str) -> str:

@@ -101,6 +101,26 @@ class TriageResult(Record):
     elapsed_ms: float
 
 
+ActionStatus = Literal["open", "in_progress", "done", "dropped"]
+
+
+class TrackedAction(Record):
+    """An accepted action and how its theme moved since the run it came from."""
+
+    id: int
+    run_id: str
+    provider: str
+    theme_id: str
+    text: str
+    owner: str
+    status: ActionStatus
+    due_date: dt.date | None
+    share_then: float
+    share_now: float | None = None
+    """The theme's share in the report that shows this action; None if the theme is gone or withheld."""
+    created_at: dt.datetime
+
+
 class Action(Record):
     text: str
     evidence: list[int] = Field(min_length=1)
@@ -202,6 +222,8 @@ class ProviderReport(Record):
     withheld: WithheldTheme
     themes: list[ReportTheme]
     subjects: list[SubjectThemes] = []
+    followed_actions: list[TrackedAction] = []
+    """Actions accepted from earlier runs for this provider, with their theme's share then and now."""
 
 
 class Report(Record):

@@ -23,7 +23,11 @@ def test_page_without_a_key_redirects_to_sign_in(api: TestClient, run_id: str) -
     ("role", "ok"), [("hr", True), ("admin", True), ("integrator", False)], ids=["hr", "admin", "integrator"]
 )
 def test_sign_in_sets_a_cookie_only_for_report_readers(
-    api: TestClient, keys: dict[str, str], run_id: str, role: str, ok: bool  # type: ignore[type-arg]
+    api: TestClient,
+    keys: dict[str, str],
+    run_id: str,
+    role: str,
+    ok: bool,  # type: ignore[type-arg]
 ) -> None:
     api.cookies.clear()
     response = api.post("/login", data={"key": keys[role], "next": f"/reports/{run_id}"}, follow_redirects=False)
@@ -49,7 +53,10 @@ def test_the_cookie_cannot_be_used_for_writes(api: TestClient, keys: dict[str, s
 
 
 def test_page_shows_charts_trends_heatmap_actions_and_withheld(
-    api: TestClient, keys: dict[str, str], run_id: str, analysed: Any  # type: ignore[type-arg]
+    api: TestClient,
+    keys: dict[str, str],
+    run_id: str,
+    analysed: Any,  # type: ignore[type-arg]
 ) -> None:
     html = api.get(f"/reports/{run_id}", headers=auth(keys["hr"])).text
     assert html.count("<svg") >= 12  # a share chart and a trend chart per provider

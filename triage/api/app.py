@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from triage import __version__, pipeline
+from triage.api.actions import ACTION_ROUTES
 from triage.api.auth import LoginRequired, provide_caller, role_guard
 from triage.api.controllers import ROUTES
 from triage.api.jobs import JobWorker
@@ -54,7 +55,7 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         return found
 
     return Litestar(
-        route_handlers=[*ROUTES, *PAGES],
+        route_handlers=[*ROUTES, *ACTION_ROUTES, *PAGES],
         lifespan=[lifespan],
         guards=[role_guard],
         dependencies={

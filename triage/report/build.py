@@ -20,6 +20,7 @@ from triage.types import (
     SubjectThemes,
     Summary,
     SummaryRequest,
+    TrackedAction,
     Trend,
     WithheldTheme,
 )
@@ -91,6 +92,7 @@ def build_report(
     summaries: dict[tuple[str, str], Summary],
     min_respondents: int,
     quotes_per_theme: int,
+    accepted_actions: list[TrackedAction] | None = None,
 ) -> Report:
     cycles = cycle_order(comments)
     settings = _Settings(cycles, min_respondents, quotes_per_theme)
@@ -106,8 +108,14 @@ def build_report(
             _report_theme(g, len(indices), comments, vectors, analysis, summaries[(provider, g.theme_id)], settings)
             for g in shown
         ]
+        followed = [
+            a.model_copy(update={"share_now": next((t.share for t in themes if t.id == a.theme_id), None)})
+            for a in accepted_actions or []
+            if a.provider == provider and a.run_id != run_id
+        ]
         providers.append(
             ProviderReport(
+                followed_actions=followed,
                 subjects=_subject_themes(indices, comments, analysis, min_respondents),
                 provider=provider,
                 comments=len(indices),

@@ -49,6 +49,13 @@ def to_markdown(report: Report) -> str:
                 )
                 lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} |{per_cycle}")
             lines.append("")
+        if p.followed_actions:
+            lines += ["Accepted actions from earlier runs:", ""]
+            for a in p.followed_actions:
+                now = _pct(a.share_now) if a.share_now is not None else "not shown now"
+                due = f", due {a.due_date}" if a.due_date else ""
+                lines.append(f"- {a.text} ({a.owner}, {a.status}{due}): theme share {_pct(a.share_then)} -> {now}")
+            lines.append("")
         if p.subjects:
             names = {t.id: t.theme_name for t in p.themes}
             lines += ["Subjects and how they fail:", "", "| subject | comments | themes |", "| --- | ---: | --- |"]

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.store.tables import ApiKeyRow, AssignmentRow, Base, CommentRow, DatasetRow, RunRow, utcnow
-from triage.types import Comment, NewComment, Role, RunStatus
+from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, Base, CommentRow, DatasetRow, RunRow, utcnow
+from triage.types import Comment, NewComment, Role, RunStatus, TrackedAction
 
 KEY_PREFIX = "trg_"
 
@@ -214,6 +214,38 @@ class SqlStore:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
+    # accepted actions
+
+    def add_action(self, action: dict[str, Any]) -> int:
+        with self._session() as s:
+            row = ActionRow(**action)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def update_action(self, action_id: int, **fields: Any) -> bool:
+        with self._session() as s:
+            result = s.execute(update(ActionRow).where(ActionRow.id == action_id).values(**fields, updated_at=utcnow()))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def actions(
+        self, provider: str | None = None, status: str | None = None, action_id: int | None = None
+    ) -> list[TrackedAction]:
+        with self._session() as s:
+            query = select(ActionRow).order_by(ActionRow.id)
+            if provider:
+                query = query.where(ActionRow.provider == provider)
+            if status:
+                query = query.where(ActionRow.status == status)
+            if action_id is not None:
+                query = query.where(ActionRow.id == action_id)
+            return [_action(row) for row in s.scalars(query)]
+
+    def action_owner(self, action_id: int) -> int | None:
+        with self._session() as s:
+            row = s.get(ActionRow, action_id)
+            return row.created_by if row else None
+
     # API keys
 
     def create_key(self, role: Role, name: str) -> str:
@@ -243,6 +275,21 @@ class SqlStore:
                 .values(revoked_at=utcnow())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _action(row: ActionRow) -> TrackedAction:
+    return TrackedAction(
+        id=row.id,
+        run_id=row.run_id,
+        provider=row.provider,
+        theme_id=row.theme_id,
+        text=row.text,
+        owner=row.owner,
+        status=row.status,  # type: ignore[arg-type]
+        due_date=dt.date.fromisoformat(row.due_date) if row.due_date else None,
+        share_then=row.share_then,
+        created_at=_aware(row.created_at) or utcnow(),
+    )
 
 
 def _comment(row: CommentRow) -> Comment:

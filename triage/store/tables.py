@@ -76,6 +76,25 @@ class AssignmentRow(Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ActionRow(Base):
+    """A suggested action someone accepted: owner, status and due date, followed across runs."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(200))
+    theme_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    share_then: Mapped[float] = mapped_column(Float)
+    owner: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    due_date: Mapped[str | None] = mapped_column(String(10))
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
 
