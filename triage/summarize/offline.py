@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from triage.errors import InvalidInput
+from triage.summarize.injection import looks_like_injection
 from triage.summarize.playbook import GENERIC_THEME, Playbook, PlaybookAction
 from triage.types import Action, Evidence, Summary, SummaryRequest
 
@@ -65,9 +66,11 @@ class OfflineSummarizer:
         if not request.evidence:
             raise InvalidInput("a summary needs at least one evidence comment", field="evidence")
         subject = request.subjects[0] if request.subjects else None
+        # A comment addressing the model is not evidence here either: its words must not pick an action.
+        evidence = [item for item in request.evidence if not looks_like_injection(item.text)] or request.evidence
         actions = [
-            Action(text=s.action.render(subject or NEUTRAL_SUBJECT), evidence=list(s.matched) or _first_ids(request))
-            for s in _choose_actions(self._candidates(request), request.evidence)
+            Action(text=s.action.render(subject or NEUTRAL_SUBJECT), evidence=list(s.matched) or _first_ids(evidence))
+            for s in _choose_actions(self._candidates(request), evidence)
         ]
         logger.debug(
             "offline summary provider=%s theme=%s evidence=%d actions=%d",
@@ -108,8 +111,8 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(rf"\b{body}(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
 
 
-def _first_ids(request: SummaryRequest) -> list[int]:
-    return [item.id for item in request.evidence[:MAX_CITED]]
+def _first_ids(evidence: Sequence[Evidence]) -> list[int]:
+    return [item.id for item in evidence[:MAX_CITED]]
 
 
 def offline_name(request: SummaryRequest) -> str:
