@@ -1,92 +1,70 @@
-"""`python -m evals example-survey`: themes found vs the gold labels of the bundled example survey.
+"""`python -m evals run SUITE` | `python -m evals dataset PATH --text-field F --label-field F [--task cluster|assign]`.
 
-Prints a table (metric, value, threshold, pass), writes a JSON result with versions and per-item rows
-under evals/results/, and exits non-zero when a threshold fails.
+Prints one table per dataset, task and setting (metric, ours, threshold, pass, then each baseline), writes
+a JSON result with versions, data hashes and per-item rows under evals/results/, and exits 1 when a
+threshold fails. `python -m evals ablate` prints the clustering ablation on the tuning splits.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
-import json
+import logging
 import os
 import sys
-import tempfile
-from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import sklearn
-from sklearn.metrics import f1_score
-
-import triage
-from triage import pipeline
-from triage.config import PROJECT_ROOT, Settings
-
-DATASET = PROJECT_ROOT / "evals" / "datasets" / "example_survey"
-RESULTS = PROJECT_ROOT / "evals" / "results"
-# (metric, threshold, higher is better)
-THRESHOLDS = {"primary_accuracy": (0.65, True), "unassigned_rate": (0.15, False), "macro_f1": (0.6, True)}
+from evals.report import RESULTS, Result, format_section, write_result
+from evals.runner import run_dataset, run_suite, suite_names
+from triage.config import PROJECT_ROOT
 
 
-def example_survey() -> int:
-    gold = [json.loads(line) for line in (DATASET / "labels.jsonl").read_text().splitlines()]
-    with tempfile.TemporaryDirectory() as tmp:
-        services = pipeline.open_services(Settings(data_dir=Path(tmp)))
-        ingested = pipeline.ingest_bytes(
-            services, (PROJECT_ROOT / "examples" / "survey.csv").read_bytes(), "survey.csv"
-        )
-        run_id = pipeline.start_run(services, ingested.id)
-        asyncio.run(pipeline.analyze(services, run_id))
-        comments = services.sql.comments(ingested.id)
-        predicted = [services.sql.comment_labels(c.id) or ["unassigned"] for c in comments]
-        taxonomy_version = services.taxonomy.version
-        services.close()
-    rows = [
-        {"id": g["id"], "gold": g["themes"], "predicted": p, "correct": p[0] == g["themes"][0]}
-        for g, p in zip(gold, predicted, strict=True)
-    ]
-    n = len(rows)
-    assigned = [r for r in rows if r["predicted"][0] != "unassigned"]
-    metrics = {
-        "primary_accuracy": sum(r["correct"] for r in rows) / n,
-        "accuracy_of_assigned": sum(r["correct"] for r in assigned) / max(len(assigned), 1),
-        "primary_in_any_gold": sum(r["predicted"][0] in r["gold"] for r in rows) / n,
-        "unassigned_rate": 1 - len(assigned) / n,
-        "macro_f1": float(
-            f1_score([r["gold"][0] for r in rows], [r["predicted"][0] for r in rows], average="macro", zero_division=0)
-        ),
-    }
-    print(f"example survey: {n} comments, run {run_id}")
-    print(f"{'metric':<22}{'value':>8}{'threshold':>11}  pass")
-    failed = False
-    for name, value in metrics.items():
-        threshold, higher = THRESHOLDS.get(name, (None, True))
-        ok = threshold is None or (value >= threshold if higher else value <= threshold)
-        failed |= not ok
-        shown = f"{'>=' if higher else '<='}{threshold}" if threshold is not None else "-"
-        print(f"{name:<22}{value:>8.3f}{shown:>11}  {'yes' if ok else 'NO'}")
-    per_theme = Counter(r["gold"][0] for r in rows)
-    hits = Counter(r["gold"][0] for r in rows if r["correct"])
-    print("\nper gold theme (correct / total):")
-    for theme, total in sorted(per_theme.items()):
-        print(f"  {theme:<24}{hits[theme]:>4} / {total}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"example_survey-{stamp}.json"
-    versions = {"triage": triage.__version__, "scikit-learn": sklearn.__version__, "taxonomy": taxonomy_version}
-    out.write_text(json.dumps({"metrics": metrics, "versions": versions, "rows": rows}, indent=1))
-    print(f"\nwrote {out.relative_to(PROJECT_ROOT)}")
-    return 1 if failed else 0
+def _finish(result: Result, out_dir: Path) -> int:
+    for section in result.sections:
+        print(format_section(section), end="\n\n")
+    path = write_result(result, out_dir)
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+    print(f"{result.suite}: {result.seconds:.0f}s, wrote {shown}")
+    if result.failed:
+        print("FAILED: " + "; ".join(result.failed))
+        return 1
+    return 0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals")
-    parser.add_argument("suite", choices=["example-survey"])
-    parser.parse_args()
-    return example_survey()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory of the JSON results")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a suite")
+    run.add_argument("suite", choices=suite_names())
+    run.add_argument("--seeds", type=int, default=5)
+    data = sub.add_parser("dataset", help="evaluate on any labelled JSONL/CSV file")
+    data.add_argument("path", type=Path)
+    data.add_argument("--text-field", default="text")
+    data.add_argument("--label-field", default="label", help="one label, or a list (the first is the primary)")
+    data.add_argument("--task", choices=["cluster", "assign"], default="cluster")
+    data.add_argument("--seeds", type=int, default=5)
+    ablate = sub.add_parser("ablate", help="clustering ideas one at a time, on the tuning splits")
+    ablate.add_argument("--subsets", type=int, default=2)
+    # `python -m evals example-survey` predates the runner; it stays an alias of `run example-survey`.
+    sub.add_parser("example-survey", help="alias of `run example-survey`")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "run":
+        return _finish(run_suite(args.suite, args.seeds), args.out)
+    if args.command == "example-survey":
+        return _finish(run_suite("example-survey"), args.out)
+    if args.command == "dataset":
+        return _finish(run_dataset(args.path, args.text_field, args.label_field, args.task, args.seeds), args.out)
+    from evals.ablate import ablate as run_ablation
+
+    run_ablation(n_subsets=args.subsets)
+    return 0
 
 
 if __name__ == "__main__":
