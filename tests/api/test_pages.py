@@ -59,7 +59,8 @@ def test_page_shows_charts_trends_heatmap_actions_and_withheld(
     analysed: Any,  # type: ignore[type-arg]
 ) -> None:
     html = api.get(f"/reports/{run_id}", headers=auth(keys["hr"])).text
-    assert html.count("<svg") >= 12  # a share chart and a trend chart per provider
+    # A share chart per provider, and a trend chart where some cycle of a theme passed the threshold.
+    assert html.count("<svg") >= 6 and html.count('role="img"') >= html.count("<svg")
     assert "Themes across cycles" in html and "2026-Q1" in html and "2026-Q2" in html
     assert "Which subjects fail in which way" in html or "Subjects" in html
     assert "withheld to protect anonymity" in html

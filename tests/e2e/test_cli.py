@@ -116,7 +116,10 @@ def test_report_as_json(
     ("fmt", "first_line"),
     [
         ("md", "# Feedback themes: ex"),
-        ("csv", "provider,theme_id,theme,count,respondents,share,mean_rating,summarizer,summary,actions"),
+        (
+            "csv",
+            "provider,theme_id,theme,count,respondents,share,mean_rating,trend,count_2026-Q1,count_2026-Q2,summarizer,summary,actions",
+        ),
     ],
     ids=["md", "csv"],
 )

@@ -163,7 +163,11 @@ def test_action_evidence_is_a_stored_comment_of_the_same_provider(server: Server
     ("fmt", "media_type", "first_line"),
     [
         ("md", "text/markdown", "# Feedback themes: survey"),
-        ("csv", "text/csv", "provider,theme_id,theme,count,respondents,share,mean_rating,summarizer,summary,actions"),
+        (
+            "csv",
+            "text/csv",
+            "provider,theme_id,theme,count,respondents,share,mean_rating,trend,count_2026-Q1,count_2026-Q2,summarizer,summary,actions",
+        ),
     ],
     ids=["md", "csv"],
 )
