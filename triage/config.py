@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,15 @@ class LLMSettings(BaseModel):
     prompt_version: str = "v1"
     max_concurrency: int = Field(default=4, ge=1, description="Chat requests in flight at once, per client.")
     cache: bool = Field(default=True, description="Reuse validated answers for identical prompts (no new calls).")
+    max_tokens: int | None = Field(
+        default=1000, ge=1, description="Cap on an answer's tokens (sent as max_tokens); a cut answer is re-asked."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Sampling temperature; unset leaves the server's default."
+    )
+    response_format: Literal["auto", "json_schema", "json_object_schema", "json_object"] = Field(
+        default="auto", description="Structured-output form; auto steps down from json_schema when a server refuses."
+    )
 
     @property
     def enabled(self) -> bool:

@@ -19,6 +19,11 @@ from triage.errors import ConfigurationError, LLMError
 logger = logging.getLogger(__name__)
 
 _SCHEMA_HINT = "Answer with one JSON object, and nothing else, that validates against this JSON schema:\n"
+FORMATS = ("json_schema", "json_object_schema", "json_object")
+"""Structured-output forms, best first. Vendor quirks, all here: OpenAI, vLLM and Ollama take `json_schema`;
+llama-cpp-python's server refuses it (HTTP 500 naming response_format) but constrains its output by a `schema`
+inside `json_object`; other servers know only plain `json_object`. `auto` starts at the first and steps down
+when a server refuses a form; the json_object forms also carry the schema in the system message."""
 
 
 @dataclass
@@ -41,7 +46,10 @@ class OpenAIChatClient:
             raise ConfigurationError("the LLM needs both base_url and model")
         self._model = settings.model
         self._timeout_s = settings.timeout_s
-        self._json_schema_supported = True
+        self._max_tokens = settings.max_tokens
+        self._temperature = settings.temperature
+        self._pinned = settings.response_format != "auto"
+        self._format = 0 if not self._pinned else FORMATS.index(settings.response_format)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url,
@@ -55,33 +63,34 @@ class OpenAIChatClient:
         """The model name sent to the server."""
         return self._model
 
+    @property
+    def response_format(self) -> str:
+        """The structured-output form in use now (it can step down once per form, see `FORMATS`)."""
+        return FORMATS[self._format]
+
     async def complete_json(
         self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str
     ) -> LLMAnswer:
         """Ask for one JSON object following `schema`; raise `LLMError` when no usable answer comes back."""
-        if self._json_schema_supported:
-            json_schema: ResponseFormat = {
-                "type": "json_schema",
-                "json_schema": {"name": schema_name, "schema": schema, "strict": True},
-            }
+        while True:
+            index = self._format
+            form = FORMATS[index]
             try:
-                return await self._complete(messages, json_schema)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if not _rejects_json_schema(exc):
+                return await self._complete(*_request_for(form, messages, schema, schema_name))
+            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError) as exc:
+                if self._pinned or index + 1 >= len(FORMATS) or not _rejects_response_format(exc):
                     raise LLMError(_reason(exc, self._timeout_s), attempts=1) from exc
-                # Vendor quirk: some OpenAI-compatible servers only know {"type": "json_object"}.
-                self._json_schema_supported = False
-                logger.warning(
-                    "model %s rejected response_format json_schema (HTTP %d); using json_object from now on",
-                    self._model,
-                    exc.status_code,
-                )
+                if self._format == index:  # concurrent requests may all be refused: step down once
+                    self._format = index + 1
+                    logger.warning(
+                        "model %s rejected response_format %s (HTTP %d); using %s from now on",
+                        self._model,
+                        form,
+                        exc.status_code,
+                        FORMATS[self._format],
+                    )
             except openai.OpenAIError as exc:
                 raise LLMError(_reason(exc, self._timeout_s), attempts=1) from exc
-        try:
-            return await self._complete(_with_schema_hint(messages, schema), {"type": "json_object"})
-        except openai.OpenAIError as exc:
-            raise LLMError(_reason(exc, self._timeout_s), attempts=1) from exc
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
@@ -94,13 +103,15 @@ class OpenAIChatClient:
                 model=self._model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
                 response_format=response_format,
+                max_tokens=self._max_tokens if self._max_tokens is not None else openai.omit,
+                temperature=self._temperature if self._temperature is not None else openai.omit,
             )
         tokens = completion.usage.total_tokens if completion.usage else 0
         content = completion.choices[0].message.content if completion.choices else None
         logger.debug(
             "chat completion model=%s format=%s tokens=%d elapsed_ms=%.0f",
             self._model,
-            response_format["type"],
+            self.response_format,
             tokens,
             (time.perf_counter() - started) * 1000,
         )
@@ -109,8 +120,19 @@ class OpenAIChatClient:
         return LLMAnswer(content=content, tokens=tokens)
 
 
-def _rejects_json_schema(exc: openai.APIStatusError) -> bool:
-    """True when a 400/422 is about the response_format itself rather than anything else in the request."""
+def _request_for(
+    form: str, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str
+) -> tuple[list[dict[str, str]], ResponseFormat]:
+    if form == "json_schema":
+        return messages, {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+    response_format: dict[str, Any] = {"type": "json_object"}
+    if form == "json_object_schema":
+        response_format["schema"] = schema
+    return _with_schema_hint(messages, schema), cast("ResponseFormat", response_format)
+
+
+def _rejects_response_format(exc: openai.APIStatusError) -> bool:
+    """True when an error is about the response_format itself rather than anything else in the request."""
     text = f"{exc.message} {exc.param} {json.dumps(exc.body, default=str)}".lower()
     return "response_format" in text or "json_schema" in text
 

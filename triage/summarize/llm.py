@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -134,7 +135,10 @@ class LLMSummarizer:
     async def _summarize(self, request: SummaryRequest) -> Summary:
         data = request.model_dump()
         first = self._prompt.render(**{name: data[name] for name in self._prompt.variables if name in data})
-        schema, schema_name = self._prompt.schema, self._prompt.schema_name
+        schema, schema_name = (
+            narrow_schema(self._prompt.schema, [e.id for e in request.evidence]),
+            self._prompt.schema_name,
+        )
         messages = first
         used = 0
         reason = "invalid answer after a re-ask"
@@ -217,6 +221,26 @@ class LLMSummarizer:
             attempt,
             why,
         )
+
+
+def narrow_schema(schema: dict[str, Any], evidence_ids: Sequence[int]) -> dict[str, Any]:
+    """The answer schema with `actions[].evidence[]` limited to this request's ids (an `enum`).
+
+    Servers that constrain decoding by the schema (llama.cpp's grammar, OpenAI's strict mode) then cannot cite
+    an id that is not in the prompt; the answer is still validated. A schema of another shape is returned as is.
+    """
+    try:
+        items = schema["properties"]["actions"]["items"]["properties"]["evidence"]["items"]
+    except (KeyError, TypeError):
+        return schema
+    if not isinstance(items, dict) or items.get("type") != "integer":
+        return schema
+    narrowed = copy.deepcopy(schema)
+    narrowed["properties"]["actions"]["items"]["properties"]["evidence"]["items"] = {
+        **items,
+        "enum": sorted(set(evidence_ids)),
+    }
+    return narrowed
 
 
 def _reask(bad_answer: str, error: str) -> list[dict[str, str]]:

@@ -116,12 +116,80 @@ def test_rejected_json_schema_falls_back_to_json_object_and_remembers(
     answers = complete(llm_settings, times=2)
 
     assert [a.content for a in answers] == [VALID, VALID]
-    formats = [r.body["response_format"]["type"] for r in chat_server.requests]
-    assert formats == ["json_schema", "json_object", "json_object"]
+    formats = [r.body["response_format"] for r in chat_server.requests]
+    assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
+    assert formats[1] == formats[2] == {"type": "json_object", "schema": SCHEMA}
     fallback_system = chat_server.requests[1].messages[0]
     assert fallback_system["role"] == "system"
     assert fallback_system["content"].startswith("Answer in JSON.")
     assert json.dumps(SCHEMA, separators=(",", ":")) in fallback_system["content"]
+
+
+def test_json_object_with_schema_refused_steps_down_to_plain_json_object(
+    chat_server: FakeChatServer, llm_settings: LLMSettings
+) -> None:
+    chat_server.fail(400, "response_format json_schema is not supported", type="invalid_request_error")
+    chat_server.fail(422, "unknown field", param="response_format.schema")
+    chat_server.answer(VALID)
+    chat_server.answer(VALID)
+
+    complete(llm_settings, times=2)
+
+    formats = [r.body["response_format"] for r in chat_server.requests]
+    assert formats == [
+        formats[0],
+        {"type": "json_object", "schema": SCHEMA},
+        {"type": "json_object"},
+        {"type": "json_object"},
+    ]
+    assert json.dumps(SCHEMA, separators=(",", ":")) in chat_server.requests[3].messages[0]["content"]
+
+
+def test_llama_cpp_refusal_is_a_500_naming_response_format(
+    chat_server: FakeChatServer, llm_settings: LLMSettings
+) -> None:
+    # What llama-cpp-python's server 0.3.x answers to json_schema (its request validation surfaces as a 500).
+    message = (
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+    )
+    chat_server.fail(500, message, type="internal_server_error")
+    chat_server.fail(500, message, type="internal_server_error")
+    chat_server.answer(VALID)
+
+    [answer] = complete(llm_settings.model_copy(update={"max_retries": 1}))
+
+    assert answer.content == VALID
+    formats = [r.body["response_format"]["type"] for r in chat_server.requests]
+    assert formats == ["json_schema", "json_schema", "json_object"]  # the client's own retry, then step down
+    assert chat_server.requests[2].body["response_format"]["schema"] == SCHEMA
+
+
+@pytest.mark.parametrize(
+    ("pinned", "expected"),
+    [
+        ("json_object_schema", {"type": "json_object", "schema": SCHEMA}),
+        ("json_object", {"type": "json_object"}),
+    ],
+    ids=["json-object-schema", "json-object"],
+)
+def test_pinned_response_format_is_sent_at_once(
+    chat_server: FakeChatServer, llm_settings: LLMSettings, pinned: str, expected: dict[str, Any]
+) -> None:
+    chat_server.answer(VALID)
+
+    complete(llm_settings.model_copy(update={"response_format": pinned}))
+
+    assert chat_server.requests[0].body["response_format"] == expected
+
+
+def test_pinned_json_schema_does_not_step_down(chat_server: FakeChatServer, llm_settings: LLMSettings) -> None:
+    chat_server.fail(400, "response_format json_schema is not supported", type="invalid_request_error")
+
+    with pytest.raises(LLMError, match="HTTP 400"):
+        complete(llm_settings.model_copy(update={"response_format": "json_schema"}))
+
+    assert len(chat_server.requests) == 1
 
 
 def test_other_bad_requests_do_not_fall_back(chat_server: FakeChatServer, llm_settings: LLMSettings) -> None:
@@ -204,3 +272,23 @@ def test_concurrency_is_limited(chat_server: FakeChatServer, llm_settings: LLMSe
     assert [a.content for a in answers] == [VALID] * 6
     assert chat_server.max_in_flight == limit
     assert time.monotonic() - started >= 0.15 * 6 / limit - 0.05
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "sent"),
+    [
+        ("max_tokens", 300, 300),
+        ("max_tokens", None, "absent"),
+        ("temperature", 0.0, 0.0),
+        ("temperature", None, "absent"),
+    ],
+    ids=["max-tokens", "no-max-tokens", "temperature", "server-default-temperature"],
+)
+def test_optional_sampling_parameters(
+    chat_server: FakeChatServer, llm_settings: LLMSettings, field: str, value: float | None, sent: float | str
+) -> None:
+    chat_server.answer(VALID)
+
+    complete(llm_settings.model_copy(update={field: value}))
+
+    assert chat_server.requests[0].body.get(field, "absent") == sent

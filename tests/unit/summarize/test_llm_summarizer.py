@@ -16,6 +16,7 @@ from triage.errors import LLMError
 from triage.llm import AnswerCache, OpenAIChatClient, cache_key
 from triage.prompting import PromptTemplate
 from triage.summarize import LLMSummarizer, LLMUsage, OfflineSummarizer
+from triage.summarize.llm import narrow_schema
 from triage.types import Evidence, SummaryRequest
 
 GOOD: dict[str, Any] = {
@@ -48,7 +49,11 @@ def test_valid_answer_gives_llm_summary(
     assert_llm_summary(summary)
     assert (summarizer.calls, summarizer.tokens, summarizer.fallbacks) == (1, 123, 0)
     [request] = chat_server.requests
-    assert request.body["response_format"]["json_schema"]["schema"] == prompt.schema
+    sent = request.body["response_format"]["json_schema"]["schema"]
+    evidence = sent["properties"]["actions"]["items"]["properties"]["evidence"]
+    assert evidence["items"] == {"type": "integer", "enum": [101, 102, 103, 104]}
+    evidence["items"] = {"type": "integer"}
+    assert sent == prompt.schema
     assert request.body["response_format"]["json_schema"]["name"] == "summarize_v1"
     user = request.messages[1]["content"]
     assert '<comment id="101" rating="2">My laptop took three weeks to arrive.</comment>' in user
@@ -398,7 +403,8 @@ def test_a_cached_answer_that_no_longer_validates_is_replaced(
 ) -> None:
     messages = prompt.render(**{k: v for k, v in slow_request.model_dump().items() if k in prompt.variables})
     stale = answer(actions=[{"text": "Do it.", "evidence": [999]}])  # valid under older, laxer rules
-    AnswerCache(tmp_path).put(cache_key("fake-model", messages, prompt.schema, prompt.schema_name), stale)
+    schema = narrow_schema(prompt.schema, [e.id for e in slow_request.evidence])
+    AnswerCache(tmp_path).put(cache_key("fake-model", messages, schema, prompt.schema_name), stale)
     chat_server.answer(answer())
 
     summary, summarizer = run_llm(slow_request, cache_dir=tmp_path)
@@ -431,3 +437,21 @@ def test_usage_adds_up_over_summaries(
 
     assert (usage.calls, usage.tokens, usage.fallbacks, usage.cache_hits, usage.dropped_actions) == (3, 369, 1, 0, 0)
     assert 0.1 <= usage.seconds < 5
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "object"}, {"properties": {"actions": {"items": {"properties": {"evidence": {"items": "x"}}}}}}],
+    ids=["no-actions", "odd-shape"],
+)
+def test_narrow_schema_leaves_other_shapes_alone(schema: dict[str, Any]) -> None:
+    assert narrow_schema(schema, [1, 2]) is schema
+
+
+def test_narrow_schema_does_not_touch_the_prompt_schema(prompt: PromptTemplate) -> None:
+    before = json.dumps(prompt.schema)
+
+    narrowed = narrow_schema(prompt.schema, [3, 1, 3])
+
+    assert narrowed["properties"]["actions"]["items"]["properties"]["evidence"]["items"]["enum"] == [1, 3]
+    assert json.dumps(prompt.schema) == before
