@@ -8,8 +8,10 @@ from pathlib import Path
 
 from triage.sentiment.head import SentimentHead
 from triage.sentiment.score import mix_sentiment
-from triage.types import Sentiment
+from triage.types import Sentiment, SentimentLabel
 
+TEXT_LANGUAGES = frozenset({"en", "und"})
+"""Languages whose text the head reads: VADER's lexicon and the domain cues are English."""
 HEAD_PATH = Path(__file__).with_name("head.json")
 """The head fitted on the dev split of evals/datasets/sentiment (`python -m evals.suites.sentiment --fit-head`)."""
 
@@ -28,4 +30,43 @@ def score_sentiment(texts: Sequence[str], ratings: Sequence[int | None] | None =
     return default_head().predict(texts, ratings)
 
 
-__all__ = ["HEAD_PATH", "SentimentHead", "default_head", "mix_sentiment", "score_sentiment"]
+def rating_sentiment(rating: int) -> Sentiment:
+    """Sentiment from a 1-5 rating alone: 1-2 negative, 3 neutral, 4-5 positive; score (rating - 3) / 2."""
+    label: SentimentLabel = "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
+    return Sentiment(label=label, score=(rating - 3) / 2)
+
+
+def score_sentiment_by_language(
+    texts: Sequence[str], ratings: Sequence[int | None], languages: Sequence[str]
+) -> list[Sentiment | None]:
+    """Like `score_sentiment`, for comments whose language is known (`triage.ingest.language.detect_language`).
+
+    Text in another language than TEXT_LANGUAGES is not read (the head would call nearly all of it neutral:
+    `python -m evals.suites.multilingual`); its rating decides when there is one, else the answer is None
+    (unknown), so a report counts it apart rather than as neutral.
+    """
+    if not len(texts) == len(ratings) == len(languages):
+        raise ValueError(f"{len(texts)} texts, {len(ratings)} ratings and {len(languages)} languages")
+    readable = [i for i, lang in enumerate(languages) if lang in TEXT_LANGUAGES]
+    scored = dict(
+        zip(readable, score_sentiment([texts[i] for i in readable], [ratings[i] for i in readable]), strict=True)
+    )
+    out: list[Sentiment | None] = []
+    for i, rating in enumerate(ratings):
+        if i in scored:
+            out.append(scored[i])
+        else:
+            out.append(rating_sentiment(rating) if rating is not None else None)
+    return out
+
+
+__all__ = [
+    "HEAD_PATH",
+    "TEXT_LANGUAGES",
+    "SentimentHead",
+    "default_head",
+    "mix_sentiment",
+    "rating_sentiment",
+    "score_sentiment",
+    "score_sentiment_by_language",
+]

@@ -10,7 +10,15 @@ import pytest
 
 from triage.config import PROJECT_ROOT
 from triage.errors import ModelMismatch
-from triage.sentiment import HEAD_PATH, SentimentHead, default_head, mix_sentiment, score_sentiment
+from triage.sentiment import (
+    HEAD_PATH,
+    SentimentHead,
+    default_head,
+    mix_sentiment,
+    rating_sentiment,
+    score_sentiment,
+    score_sentiment_by_language,
+)
 from triage.sentiment.cues import clauses, sarcasm_cues
 
 DATA = PROJECT_ROOT / "evals" / "datasets" / "sentiment" / "comments.jsonl"
@@ -106,3 +114,20 @@ def test_head_round_trip_and_mismatch(tmp_path: Path) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelMismatch):
         SentimentHead.load(path)
+
+
+def test_other_languages_fall_back_to_the_rating_or_unknown() -> None:
+    texts = [
+        "Great, another three-week wait for a laptop.",
+        "Llevo tres semanas esperando un portátil.",
+        "Ich warte seit drei Wochen auf meinen Laptop.",
+        "N/A",
+    ]
+    results = score_sentiment_by_language(texts, [None, 1, None, None], ["en", "es", "de", "und"])
+    assert results[0] is not None and results[0].label == "negative"
+    assert results[1] == rating_sentiment(1)
+    assert results[1].label == "negative" and results[1].score == -1.0
+    assert results[2] is None
+    assert results[3] is not None and results[3].label == "neutral"
+    with pytest.raises(ValueError, match="languages"):
+        score_sentiment_by_language(texts, [None] * 4, ["en"])
