@@ -16,6 +16,7 @@ from triage.embed.cache import embed_cached
 from triage.embed.manifest import ModelEntry, load_model_entry
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.errors import Conflict, InvalidInput, NotFound, TriageError
+from triage.ingest.language import detect_language
 from triage.ingest.readers import RawRow, detect_format, read_file
 from triage.ingest.redact import redact
 from triage.ingest.validate import prepare
@@ -24,6 +25,7 @@ from triage.ports import Embedder, Summarizer
 from triage.prompting.templates import load_prompt
 from triage.report.build import build_report, summary_request, theme_groups
 from triage.report.render import render
+from triage.sentiment import score_sentiment
 from triage.store.chroma import ChromaVectorStore, open_chroma
 from triage.store.sql import NewAssignment, SqlStore
 from triage.summarize.llm import LLMSummarizer
@@ -36,6 +38,7 @@ from triage.types import (
     UNASSIGNED,
     IngestReport,
     Report,
+    Sentiment,
     Summary,
     SummaryRequest,
     Taxonomy,
@@ -167,6 +170,8 @@ def triage_text(services: Services, text: str, provider: str | None = None, run_
         redacted_text=redacted,
         provider=provider,
         urgent=False,
+        sentiment=score_sentiment([redacted])[0],
+        language=detect_language(redacted),
         model_run_id=run_id,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )
@@ -227,6 +232,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     analysis = await asyncio.to_thread(
         analyze_themes, base, texts, vectors, settings.themes.min_new_theme_size, [c.provider for c in comments]
     )
+    sentiments, languages = await asyncio.to_thread(_moods_and_languages, texts, [c.rating for c in comments])
     groups = theme_groups(comments, analysis, settings.report.min_respondents)
     shown = [g for g in groups if not g.withheld]
     progress(0.7, "summaries")
@@ -252,16 +258,21 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         min_respondents=settings.report.min_respondents,
         quotes_per_theme=settings.report.quotes_per_theme,
         accepted_actions=services.sql.actions(),
+        sentiments=sentiments,
+        languages=languages,
     )
     analysis.model.save(settings.artifacts_dir / run_id)
     assignments = [
         NewAssignment(comment_id=c.id, kind="theme", label=t.id, confidence=t.confidence, rank=rank)
         for c, themes in zip(comments, analysis.themes, strict=True)
         for rank, t in enumerate(themes)
-    ] + [
-        NewAssignment(comment_id=c.id, kind="subject", label=s, confidence=1.0, rank=0)
-        for c, s in zip(comments, analysis.subjects, strict=True)
     ]
+    for c, subject, mood, language in zip(comments, analysis.subjects, sentiments, languages, strict=True):
+        assignments += [
+            NewAssignment(comment_id=c.id, kind="subject", label=subject, confidence=1.0, rank=0),
+            NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0),
+            NewAssignment(comment_id=c.id, kind="language", label=language, confidence=1.0, rank=0),
+        ]
     calls = getattr(summarizer, "calls", 0)
     tokens = getattr(summarizer, "tokens", 0)
     if fallbacks := getattr(summarizer, "fallbacks", 0):
@@ -270,6 +281,16 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     progress(1.0, "done")
     log.info("run %s succeeded: %d comments, %d themes shown, %d llm calls", run_id, len(comments), len(shown), calls)
     return report
+
+
+def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment], list[str]]:
+    return score_sentiment(texts, ratings), [detect_language(t) for t in texts]
+
+
+def warm_up(services: Services) -> None:
+    """Load every model the triage path uses, so the first request is as fast as the others."""
+    base_theme_model(services)
+    triage_text(services, "Warm-up: still waiting three weeks for a laptop.")
 
 
 async def _summarize_all(

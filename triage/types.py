@@ -97,6 +97,8 @@ class TriageResult(Record):
     redacted_text: str
     provider: str | None
     urgent: bool = False
+    sentiment: Sentiment | None = None
+    language: str = "und"
     model_run_id: str | None = None
     elapsed_ms: float
 
@@ -190,6 +192,12 @@ class ReportTheme(Record):
     quotes: list[str]
     subjects: list[ReportSubject]
     actions: list[Action]
+    negative_share: float | None = None
+    """Share of the theme's comments whose sentiment is negative."""
+    mean_sentiment: float | None = None
+    """Mean sentiment score (-1..1), beside the mean rating."""
+    quote_languages: list[str] = []
+    """Language of each quote (ISO 639-1, "und" when unclear); quotes stay in their original language."""
     cycles: dict[str, int | None] = {}
     """Comments per cycle, oldest first; None where that cycle's group is under the anonymity threshold."""
     trend: Trend | None = None
@@ -247,3 +255,16 @@ class Sentiment(Record):
 
     label: SentimentLabel
     score: float = Field(ge=-1.0, le=1.0)
+
+
+UrgencyCategory = Literal["harassment", "discrimination", "threats", "safety", "fraud", "data_breach", "self_harm"]
+
+
+class Urgency(Record):
+    """Whether a comment needs escalation now, to which kind of case, and how sure the detector is (0..1)."""
+
+    urgent: bool
+    category: UrgencyCategory | None = None
+    score: float = Field(ge=0.0, le=1.0)
+    cues: list[str] = []
+    """What fired: rule ids (`rules:<category>`) and/or `model`; never comment text."""

@@ -24,6 +24,31 @@ def test_triage_answers_with_themes_and_redacted_text(api: TestClient, keys: dic
     assert body["redacted_text"] == "Three weeks waiting for my laptop, mail me at [EMAIL]"
     assert "jo.lee" not in response.text
     assert body["urgent"] is False and body["model_run_id"] == analysed[0].sql.latest_succeeded_run()
+    assert body["sentiment"]["label"] == "negative" and body["sentiment"]["score"] < 0
+    assert body["language"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "language"),
+    [
+        ("Great, another three-week wait for a monitor. Fantastic service.", "negative", "en"),
+        ("Payroll fixed my overtime the same day. Thank you!", "positive", "en"),
+        ("Sigo esperando mi portátil desde hace tres semanas y nadie me contesta.", None, "es"),
+        ("Die Personalabteilung antwortet nie auf meine E-Mails.", None, "de"),
+    ],
+    ids=["sarcasm", "praise", "spanish", "german"],
+)
+def test_triage_sentiment_and_language(
+    api: TestClient,
+    keys: dict[str, str],
+    text: str,
+    label: str | None,
+    language: str,  # type: ignore[type-arg]
+) -> None:
+    body = api.post("/v1/triage", json={"text": text}, headers=auth(keys["integrator"])).json()
+    assert body["language"] == language
+    if label:
+        assert body["sentiment"]["label"] == label
 
 
 def test_single_and_batch_agree(analysed: Any) -> None:

@@ -166,7 +166,7 @@ def test_action_evidence_is_a_stored_comment_of_the_same_provider(server: Server
         (
             "csv",
             "text/csv",
-            "provider,theme_id,theme,count,respondents,share,mean_rating,trend,count_2026-Q1,count_2026-Q2,summarizer,summary,actions",
+            "provider,theme_id,theme,count,respondents,share,mean_rating,negative_share,mean_sentiment,trend,count_2026-Q1,count_2026-Q2,summarizer,summary,actions",
         ),
     ],
     ids=["md", "csv"],

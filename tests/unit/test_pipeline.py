@@ -37,6 +37,12 @@ def test_report_respects_the_threshold_and_cites_real_evidence(analysed: Any) ->
             assert theme.respondents >= report.min_respondents
             assert 0 < theme.share <= 1 and 1 <= len(theme.actions) <= 3
             assert theme.summarizer == "offline" and theme.summary and theme.name
+            assert theme.negative_share is not None and theme.mean_sentiment is not None
+            assert len(theme.quote_languages) == len(theme.quotes)
+            if theme.id == "praise":
+                assert theme.mean_sentiment > 0
+            elif theme.mean_rating is not None and theme.mean_rating < 2.5:
+                assert theme.negative_share >= 0.5
             for action in theme.actions:
                 for comment_id in action.evidence:
                     assert by_id[comment_id].provider == provider.provider

@@ -35,8 +35,8 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         failed = opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
         if failed:
             log.warning("marked %d interrupted runs failed", failed)
-        # Fit the base theme model now, so the first triage request is fast.
-        await asyncio.to_thread(pipeline.base_theme_model, opened)
+        # Load and fit everything the triage path uses now, so the first request is fast.
+        await asyncio.to_thread(pipeline.warm_up, opened)
         jobs = JobWorker(opened)
         jobs.start()
         app.state.services = opened

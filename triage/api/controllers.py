@@ -49,6 +49,8 @@ class CommentOut(BaseModel):
     rating: int | None
     themes: list[str]
     subject: str | None
+    sentiment: str | None
+    language: str | None
 
 
 @get("/health", opt={}, sync_to_thread=False)
@@ -147,6 +149,8 @@ def get_comment(comment_id: int, services: Services) -> CommentOut:
     if comment is None:
         raise NotFound(f"comment {comment_id} not found")
     subjects = services.sql.comment_labels(comment_id, kind="subject")
+    sentiment = services.sql.comment_labels(comment_id, kind="sentiment")
+    language = services.sql.comment_labels(comment_id, kind="language")
     return CommentOut(
         id=comment.id,
         redacted_text=comment.text,
@@ -155,6 +159,8 @@ def get_comment(comment_id: int, services: Services) -> CommentOut:
         rating=comment.rating,
         themes=services.sql.comment_labels(comment_id),
         subject=subjects[0] if subjects else None,
+        sentiment=sentiment[0] if sentiment else None,
+        language=language[0] if language else None,
     )
 
 

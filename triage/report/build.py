@@ -17,6 +17,7 @@ from triage.types import (
     Report,
     ReportSubject,
     ReportTheme,
+    Sentiment,
     SubjectThemes,
     Summary,
     SummaryRequest,
@@ -93,9 +94,13 @@ def build_report(
     min_respondents: int,
     quotes_per_theme: int,
     accepted_actions: list[TrackedAction] | None = None,
+    sentiments: list[Sentiment] | None = None,
+    languages: list[str] | None = None,
 ) -> Report:
     cycles = cycle_order(comments)
-    settings = _Settings(cycles, min_respondents, quotes_per_theme)
+    settings = _Settings(
+        cycles, min_respondents, quotes_per_theme, sentiments or [], languages or ["und"] * len(comments)
+    )
     by_provider: dict[str, list[int]] = defaultdict(list)
     for i, comment in enumerate(comments):
         by_provider[comment.provider].append(i)
@@ -213,6 +218,8 @@ class _Settings:
     cycles: list[str]
     min_respondents: int
     quotes_per_theme: int
+    sentiments: list[Sentiment]
+    languages: list[str]
 
 
 def _report_theme(
@@ -227,6 +234,7 @@ def _report_theme(
     subjects = Counter(analysis.subjects[i] for i in group.members).most_common(5)
     quotes = representatives(vectors, group.members, top_n=settings.quotes_per_theme)
     cycles, theme_trend = _cycles(group, comments, settings.cycles, settings.min_respondents)
+    moods = [settings.sentiments[i] for i in group.members] if settings.sentiments else []
     return ReportTheme(
         id=group.theme_id,
         name=summary.name,
@@ -242,6 +250,9 @@ def _report_theme(
         quotes=[comments[i].text for i in quotes],
         subjects=[ReportSubject(id=s, name=analysis.subject_info[s].name, count=n) for s, n in subjects],
         actions=summary.actions,
+        negative_share=round(sum(m.label == "negative" for m in moods) / len(moods), 4) if moods else None,
+        mean_sentiment=round(sum(m.score for m in moods) / len(moods), 3) if moods else None,
+        quote_languages=[settings.languages[i] for i in quotes],
         cycles=cycles,
         trend=theme_trend,
     )

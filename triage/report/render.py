@@ -39,22 +39,26 @@ def to_markdown(report: Report) -> str:
             cycles = report.cycles if len(report.cycles) > 1 else []
             head = "".join(f" {c} |" for c in cycles) + (" trend |" if cycles else "")
             lines += [
-                f"| theme | comments | share | mean rating |{head}",
-                "| --- | ---: | ---: | ---: |" + " ---: |" * len(cycles) + (" --- |" if cycles else ""),
+                f"| theme | comments | share | mean rating | negative |{head}",
+                "| --- | ---: | ---: | ---: | ---: |" + " ---: |" * len(cycles) + (" --- |" if cycles else ""),
             ]
             for t in p.themes:
                 rating = f"{t.mean_rating:.1f}" if t.mean_rating is not None else "-"
                 per_cycle = "".join(f" {_count(t.cycles.get(c))} |" for c in cycles) + (
                     f" {t.trend} |" if cycles else ""
                 )
-                lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} |{per_cycle}")
+                negative = _pct(t.negative_share) if t.negative_share is not None else "-"
+                lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} | {negative} |{per_cycle}")
             lines.append("")
         if p.followed_actions:
             lines += ["Accepted actions from earlier runs:", ""]
-            for a in p.followed_actions:
-                now = _pct(a.share_now) if a.share_now is not None else "not shown now"
-                due = f", due {a.due_date}" if a.due_date else ""
-                lines.append(f"- {a.text} ({a.owner}, {a.status}{due}): theme share {_pct(a.share_then)} -> {now}")
+            for tracked in p.followed_actions:
+                now = _pct(tracked.share_now) if tracked.share_now is not None else "not shown now"
+                due = f", due {tracked.due_date}" if tracked.due_date else ""
+                lines.append(
+                    f"- {tracked.text} ({tracked.owner}, {tracked.status}{due}): "
+                    f"theme share {_pct(tracked.share_then)} -> {now}"
+                )
             lines.append("")
         if p.subjects:
             names = {t.id: t.theme_name for t in p.themes}
@@ -83,12 +87,14 @@ def to_csv(report: Report) -> str:
     """One row per (provider, theme) with the numbers, per-cycle counts and the actions joined."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    numbers = ["count", "respondents", "share", "mean_rating", "trend", *(f"count_{c}" for c in report.cycles)]
+    numbers = ["count", "respondents", "share", "mean_rating", "negative_share", "mean_sentiment", "trend"]
+    numbers += [f"count_{c}" for c in report.cycles]
     writer.writerow(["provider", "theme_id", "theme", *numbers, "summarizer", "summary", "actions"])
     for p in report.providers:
         for t in p.themes:
             actions = " | ".join(f"{a.text} [{' '.join(map(str, a.evidence))}]" for a in t.actions)
-            values: list[object] = [t.count, t.respondents, t.share, t.mean_rating, t.trend or ""]
+            values: list[object] = [t.count, t.respondents, t.share, t.mean_rating, t.negative_share, t.mean_sentiment]
+            values.append(t.trend or "")
             values += [_count(t.cycles.get(c)) for c in report.cycles]
             writer.writerow([p.provider, t.id, t.name, *values, t.summarizer, t.summary, actions])
         if p.withheld.themes:
