@@ -24,12 +24,12 @@ def _detector() -> Any:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     codes = [getattr(IsoCode639_1, code.upper()) for code in SUPPORTED]
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
 
 
 def preload() -> None:
     """Load the language models now (about 2 s and 150 MB for the five), not on the first comment."""
-    _detector().compute_language_confidence_values("warm up")
+    _detector()
 
 
 def _looks_like_words(text: str) -> bool:
