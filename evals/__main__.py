@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--label-field", default="label", help="one label, or a list (the first is the primary)")
     data.add_argument("--task", choices=["cluster", "assign"], default="cluster")
     data.add_argument("--seeds", type=int, default=5)
+    data.add_argument("--no-bertopic", action="store_true", help="skip the BERTopic baseline even if installed")
     ablate = sub.add_parser("ablate", help="clustering ideas one at a time, on the tuning splits")
     ablate.add_argument("--subsets", type=int, default=2)
     # `python -m evals example-survey` predates the runner; it stays an alias of `run example-survey`.
@@ -60,7 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "example-survey":
         return _finish(run_suite("example-survey"), args.out)
     if args.command == "dataset":
-        return _finish(run_dataset(args.path, args.text_field, args.label_field, args.task, args.seeds), args.out)
+        return _finish(
+            run_dataset(
+                args.path,
+                args.text_field,
+                args.label_field,
+                args.task,
+                args.seeds,
+                bertopic=False if args.no_bertopic else None,
+            ),
+            args.out,
+        )
     from evals.ablate import ablate as run_ablation
 
     run_ablation(n_subsets=args.subsets)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.linalg import eigh
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 from sklearn.cluster import KMeans
@@ -28,13 +29,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 log = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
+DENSE_MAX = 6000
+"""Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
 
 
 @dataclass(frozen=True)
 class ClusterParams:
     """Knobs of `cluster_vectors`; the defaults are the values chosen on the tuning splits."""
 
-    n_neighbors: int = 15
+    n_neighbors: int = 10
     """Neighbours per point in the graph (capped by the data size)."""
     smooth: float = 0.0
     """Weight of the neighbours' mean added to each vector before the graph (0 = off)."""
@@ -44,6 +47,10 @@ class ClusterParams:
     n_init: int = 10
     extra_dims: int = 0
     """Eigenvectors beyond k kept in the spectral embedding."""
+    refine: bool = False
+    """Finish with k-means on the vectors, started from the spectral clusters' centroids."""
+    consensus: int = 0
+    """Runs (seeds) whose co-clustering reweights the graph before a final spectral clustering (0 = off)."""
     weights: str = "cosine"
     """Edge weights: "cosine" similarity, or "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance)."""
 
@@ -102,17 +109,32 @@ def text_features(texts: Sequence[str], dims: int, seed: int) -> Matrix:
     return normalize(reduced)
 
 
-def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int) -> Matrix:
-    """The leading eigenvectors of the symmetric normalised adjacency D^-1/2 A D^-1/2, rows normalised."""
-    n = graph.shape[0]
+def _normalized_adjacency(graph: sp.csr_matrix) -> sp.csr_matrix:
     degree = np.asarray(graph.sum(axis=1)).ravel()
     inv_sqrt = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
-    adjacency = (inv_sqrt @ graph @ inv_sqrt).astype(np.float64)
+    return (inv_sqrt @ graph @ inv_sqrt).astype(np.float64).tocsr()
+
+
+def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) -> tuple[Any, Any]:
+    """The `dims` largest eigenpairs of D^-1/2 A D^-1/2, largest first (dense solver up to DENSE_MAX points)."""
+    adjacency = _normalized_adjacency(graph)
+    n = adjacency.shape[0]
     dims = min(dims, n - 2)
-    v0 = np.random.default_rng(seed).uniform(-1, 1, n)
-    _, vecs = eigsh(adjacency, k=dims, which="LA", v0=v0, tol=1e-6)
-    # eigsh returns eigenvalues ascending; the sign of each eigenvector is arbitrary: fix both.
-    vecs = vecs[:, ::-1]
+    if n <= DENSE_MAX and not vectors:
+        values, vecs = eigh(adjacency.toarray(), subset_by_index=[n - dims, n - 1], eigvals_only=True), None
+    elif n <= DENSE_MAX:
+        values, vecs = eigh(adjacency.toarray(), subset_by_index=[n - dims, n - 1])
+    else:
+        v0 = np.random.default_rng(seed).uniform(-1, 1, n)
+        values, vecs = eigsh(adjacency, k=dims, which="LA", v0=v0, tol=1e-6)
+    order = np.argsort(-values)
+    return values[order], (vecs[:, order] if vecs is not None else None)
+
+
+def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int) -> Matrix:
+    """The leading eigenvectors of the symmetric normalised adjacency D^-1/2 A D^-1/2, rows normalised."""
+    _, vecs = top_eigen(graph, dims, seed)
+    # The sign of each eigenvector is arbitrary: fix it, so equal inputs give equal embeddings.
     signs = np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])])
     return normalize(vecs * signs)
 
@@ -156,18 +178,23 @@ def cluster_vectors(
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
     embedding = spectral_embedding(graph, k + params.extra_dims, seed)
-    return ClusterResult(_kmeans(embedding, k, seed, params.n_init), k)
+    labels = _kmeans(embedding, k, seed, params.n_init)
+    if params.consensus:
+        runs = [labels] + [_kmeans(embedding, k, seed + 1 + r, 1) for r in range(params.consensus - 1)]
+        coo = graph.tocoo()
+        agree = np.mean([run[coo.row] == run[coo.col] for run in runs], axis=0)
+        reweighted = sp.csr_matrix((coo.data * (0.1 + agree), (coo.row, coo.col)), shape=graph.shape)
+        labels = _kmeans(spectral_embedding(reweighted, k, seed), k, seed, params.n_init)
+    if params.refine:
+        centroids = np.stack([x[labels == c].mean(axis=0) for c in range(k) if np.any(labels == c)])
+        labels = KMeans(n_clusters=len(centroids), init=centroids, n_init=1).fit_predict(x).astype(np.int64)
+    return ClusterResult(labels, k)
 
 
 def choose_k(x: Matrix, params: ClusterParams, seed: int, k_max: int | None = None) -> int:
     """The number of clusters from the eigengap of the normalised kNN graph."""
     n = len(x)
     k_max = min(k_max or max(2, min(300, n // 5)), n - 3)
-    graph = knn_graph(x, params.n_neighbors)
-    degree = np.asarray(graph.sum(axis=1)).ravel()
-    inv_sqrt = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
-    adjacency = (inv_sqrt @ graph @ inv_sqrt).astype(np.float64)
-    v0 = np.random.default_rng(seed).uniform(-1, 1, n)
-    values = np.sort(eigsh(adjacency, k=k_max + 1, which="LA", v0=v0, tol=1e-6, return_eigenvectors=False))[::-1]
-    gaps = values[1:] - values[:-1]
-    return int(np.argmin(gaps[1:]) + 2)
+    values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights), k_max + 1, seed, vectors=False)
+    gaps = values[:-1] - values[1:]
+    return int(np.argmax(gaps[1:]) + 2)
