@@ -1,0 +1,168 @@
+"""Analysis runs: embed, themes, sentiment, summaries, report; progress and failure recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from triage.config import Settings
+from triage.embed.cache import embed_cached
+from triage.errors import Conflict, NotFound, TriageError
+from triage.ingest.language import detect_language
+from triage.llm.openai_chat import OpenAIChatClient
+from triage.pipeline.services import Services, base_theme_model
+from triage.ports import Summarizer
+from triage.prompting.templates import load_prompt
+from triage.report.build import build_report, summary_request, theme_groups
+from triage.sentiment import score_sentiment
+from triage.store.sql import NewAssignment
+from triage.summarize.llm import LLMSummarizer
+from triage.summarize.offline import OfflineSummarizer
+from triage.summarize.playbook import load_playbook
+from triage.themes.analyze import analyze_themes
+from triage.types import (
+    Report,
+    Sentiment,
+    Summary,
+    SummaryRequest,
+)
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+SUMMARY_CONCURRENCY = 4
+
+
+def _summarizer(settings: Settings, client: OpenAIChatClient | None) -> Summarizer:
+    offline = OfflineSummarizer(load_playbook(settings.models_dir / "playbook.toml"))
+    if client is None:
+        return offline
+    prompt = load_prompt(settings.prompts_dir, "summarize", settings.llm.prompt_version)
+    return LLMSummarizer(client, prompt, fallback=offline)
+
+
+async def analyze(services: Services, run_id: str, on_progress: Progress | None = None) -> Report:
+    """Run theme analysis for a queued run; stores results and marks it succeeded, or failed on error."""
+    sql = services.sql
+
+    def progress(value: float, stage: str) -> None:
+        sql.update_run(run_id, progress=round(value, 3), stage=stage)
+        if on_progress:
+            on_progress(value, stage)
+
+    status = sql.run(run_id)
+    if status is None:
+        raise NotFound(f"run {run_id} not found")
+    sql.update_run(run_id, status="running")
+    try:
+        return await _analyze(services, run_id, status.dataset_id, progress)
+    except Exception as exc:
+        detail = exc.detail if isinstance(exc, TriageError) else f"internal error ({type(exc).__name__})"
+        log.exception("run %s failed", run_id)
+        sql.update_run(run_id, status="failed", error=detail)
+        raise
+
+
+async def _analyze(services: Services, run_id: str, dataset_id: str, progress: Progress) -> Report:
+    settings = services.settings
+    dataset = services.sql.dataset(dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    comments = services.sql.comments(dataset_id)
+    if not comments:
+        raise Conflict(f"dataset {dataset_id} has no comments to analyse")
+    progress(0.02, "embedding")
+    texts = [c.text for c in comments]
+    vectors = await asyncio.to_thread(
+        embed_cached,
+        services.embedder,
+        services.vectors,
+        texts,
+        on_progress=lambda done, total: progress(0.02 + 0.48 * done / max(total, 1), "embedding"),
+    )
+    progress(0.5, "themes")
+    base = await asyncio.to_thread(base_theme_model, services)
+    analysis = await asyncio.to_thread(
+        analyze_themes, base, texts, vectors, settings.themes.min_new_theme_size, [c.provider for c in comments]
+    )
+    sentiments, languages = await asyncio.to_thread(_moods_and_languages, texts, [c.rating for c in comments])
+    groups = theme_groups(comments, analysis, settings.report.min_respondents)
+    shown = [g for g in groups if not g.withheld]
+    progress(0.7, "summaries")
+    # The HTTP client lives on this run's event loop: opened here, closed when the summaries are done.
+    client = OpenAIChatClient(settings.llm) if settings.llm.enabled else None
+    try:
+        summarizer = _summarizer(settings, client)
+        summaries = await _summarize_all(
+            summarizer, [summary_request(g, comments, analysis, vectors) for g in shown], progress
+        )
+    finally:
+        if client is not None:
+            await client.aclose()
+    report = build_report(
+        run_id=run_id,
+        dataset_id=dataset_id,
+        dataset_name=dataset.name,
+        comments=comments,
+        vectors=vectors,
+        analysis=analysis,
+        groups=groups,
+        summaries=summaries,
+        min_respondents=settings.report.min_respondents,
+        quotes_per_theme=settings.report.quotes_per_theme,
+        accepted_actions=services.sql.actions(),
+        sentiments=sentiments,
+        languages=languages,
+    )
+    analysis.model.save(settings.artifacts_dir / run_id)
+    assignments = [
+        NewAssignment(comment_id=c.id, kind="theme", label=t.id, confidence=t.confidence, rank=rank)
+        for c, themes in zip(comments, analysis.themes, strict=True)
+        for rank, t in enumerate(themes)
+    ]
+    for c, subject, mood, language in zip(comments, analysis.subjects, sentiments, languages, strict=True):
+        assignments += [
+            NewAssignment(comment_id=c.id, kind="subject", label=subject, confidence=1.0, rank=0),
+            NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0),
+            NewAssignment(comment_id=c.id, kind="language", label=language, confidence=1.0, rank=0),
+        ]
+    calls = getattr(summarizer, "calls", 0)
+    tokens = getattr(summarizer, "tokens", 0)
+    if fallbacks := getattr(summarizer, "fallbacks", 0):
+        log.warning("run %s: %d of %d summaries fell back to the offline summariser", run_id, fallbacks, len(shown))
+    services.sql.finish_run(run_id, report.model_dump(mode="json"), assignments, calls, tokens)
+    progress(1.0, "done")
+    log.info("run %s succeeded: %d comments, %d themes shown, %d llm calls", run_id, len(comments), len(shown), calls)
+    return report
+
+
+def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment], list[str]]:
+    return score_sentiment(texts, ratings), [detect_language(t) for t in texts]
+
+
+async def _summarize_all(
+    summarizer: Summarizer, requests: list[SummaryRequest], progress: Progress
+) -> dict[tuple[str, str], Summary]:
+    """One summary per (provider, theme), a few at a time."""
+    semaphore = asyncio.Semaphore(SUMMARY_CONCURRENCY)
+    done = 0
+
+    async def one(request: SummaryRequest) -> Summary:
+        nonlocal done
+        async with semaphore:
+            summary = await summarizer.summarize(request)
+        done += 1
+        progress(0.7 + 0.25 * done / max(len(requests), 1), "summaries")
+        return summary
+
+    results = await asyncio.gather(*(one(r) for r in requests))
+    return {(r.provider, r.theme_id): s for r, s in zip(requests, results, strict=True)}
+
+
+def start_run(services: Services, dataset_id: str, owner_key_id: int | None = None) -> str:
+    dataset = services.sql.dataset(dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    if dataset.comments == 0:
+        raise Conflict(f"dataset {dataset_id} has no comments to analyse")
+    return services.sql.create_run(dataset_id, owner_key_id)
