@@ -11,6 +11,7 @@ deterministic: the same vectors, k and seed give the same labels.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 log = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
+_EIGEN: dict[str, tuple[Any, Any]] = {}
 DENSE_MAX = 6000
 """Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
 
@@ -51,6 +53,10 @@ class ClusterParams:
     """Finish with k-means on the vectors, started from the spectral clusters' centroids."""
     consensus: int = 0
     """Runs (seeds) whose co-clustering reweights the graph before a final spectral clustering (0 = off)."""
+    diffusion: float = 0.0
+    """Scale eigenvector i by eigenvalue_i ** diffusion before normalising rows (diffusion-map time; 0 = off)."""
+    center: int = -1
+    """-1 off; 0 subtract the mean vector; n > 0 also remove the top n principal directions (all-but-the-top)."""
     weights: str = "cosine"
     """Edge weights: "cosine" similarity, or "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance)."""
 
@@ -89,6 +95,13 @@ def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine") -> sp.
     else:
         w = np.clip(s, 0.0, None)
     graph = sp.csr_matrix((w, (r, c)), shape=(n, n))
+    if weights == "snn":
+        # Shared nearest neighbours: an edge counts by the overlap of both ends' neighbour lists (Jaccard).
+        member = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
+        member = member + sp.identity(n, format="csr")
+        shared = np.asarray(member[r].multiply(member[c]).sum(axis=1)).ravel()
+        jaccard = shared / (2 * (m + 1) - shared)
+        graph = sp.csr_matrix((jaccard * np.clip(s, 0.0, None), (r, c)), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
 
 
@@ -116,24 +129,36 @@ def _normalized_adjacency(graph: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) -> tuple[Any, Any]:
-    """The `dims` largest eigenpairs of D^-1/2 A D^-1/2, largest first (dense solver up to DENSE_MAX points)."""
-    adjacency = _normalized_adjacency(graph)
-    n = adjacency.shape[0]
+    """The `dims` largest eigenpairs of D^-1/2 A D^-1/2, largest first (dense solver up to DENSE_MAX points).
+
+    The last result is kept: runs with other seeds or a smaller k on the same graph reuse it.
+    """
+    n = graph.shape[0]
     dims = min(dims, n - 2)
-    if n <= DENSE_MAX and not vectors:
-        values, vecs = eigh(adjacency.toarray(), subset_by_index=[n - dims, n - 1], eigvals_only=True), None
-    elif n <= DENSE_MAX:
+    key = hashlib.sha1(graph.indptr.tobytes() + graph.indices.tobytes() + graph.data.tobytes()).hexdigest()
+    key += f"-{seed}" if n > DENSE_MAX else ""
+    cached = _EIGEN.get(key)
+    if cached is not None and cached[0].shape[0] >= dims and (cached[1] is not None or not vectors):
+        values, vecs = cached
+        return values[:dims], (vecs[:, :dims] if vecs is not None else None)
+    adjacency = _normalized_adjacency(graph)
+    if n <= DENSE_MAX:
         values, vecs = eigh(adjacency.toarray(), subset_by_index=[n - dims, n - 1])
     else:
         v0 = np.random.default_rng(seed).uniform(-1, 1, n)
         values, vecs = eigsh(adjacency, k=dims, which="LA", v0=v0, tol=1e-6)
     order = np.argsort(-values)
-    return values[order], (vecs[:, order] if vecs is not None else None)
+    values, vecs = values[order], vecs[:, order]
+    _EIGEN.clear()
+    _EIGEN[key] = (values, vecs)
+    return values, (vecs if vectors else None)
 
 
-def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int) -> Matrix:
+def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int, diffusion: float = 0.0) -> Matrix:
     """The leading eigenvectors of the symmetric normalised adjacency D^-1/2 A D^-1/2, rows normalised."""
-    _, vecs = top_eigen(graph, dims, seed)
+    values, vecs = top_eigen(graph, dims, seed)
+    if diffusion:
+        vecs = vecs * np.clip(values, 0.0, None) ** diffusion
     # The sign of each eigenvector is arbitrary: fix it, so equal inputs give equal embeddings.
     signs = np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])])
     return normalize(vecs * signs)
@@ -142,6 +167,13 @@ def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int) -> Matrix:
 def features(vectors: Matrix, texts: Sequence[str] | None, params: ClusterParams, seed: int) -> Matrix:
     """The vectors the graph is built on: embeddings, optionally smoothed and joined with text features."""
     x = normalize(vectors)
+    if params.center >= 0:
+        x = x - x.mean(axis=0)
+        if params.center > 0:
+            _, _, vt = np.linalg.svd(x, full_matrices=False)
+            top = vt[: params.center]
+            x = x - (x @ top.T) @ top
+        x = normalize(x)
     if params.text_weight > 0 and texts is not None:
         x = normalize(np.hstack([x, params.text_weight * text_features(texts, 128, seed)]))
     if params.smooth > 0:
@@ -177,7 +209,7 @@ def cluster_vectors(
     if n_parts > k:
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
-    embedding = spectral_embedding(graph, k + params.extra_dims, seed)
+    embedding = spectral_embedding(graph, k + params.extra_dims, seed, params.diffusion)
     labels = _kmeans(embedding, k, seed, params.n_init)
     if params.consensus:
         runs = [labels] + [_kmeans(embedding, k, seed + 1 + r, 1) for r in range(params.consensus - 1)]
@@ -195,6 +227,7 @@ def choose_k(x: Matrix, params: ClusterParams, seed: int, k_max: int | None = No
     """The number of clusters from the eigengap of the normalised kNN graph."""
     n = len(x)
     k_max = min(k_max or max(2, min(300, n // 5)), n - 3)
-    values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights), k_max + 1, seed, vectors=False)
+    # Eigenvectors too: clustering with the chosen k then reuses them.
+    values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights), k_max + 1, seed)
     gaps = values[:-1] - values[1:]
     return int(np.argmax(gaps[1:]) + 2)
