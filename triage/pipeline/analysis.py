@@ -15,7 +15,7 @@ from triage.pipeline.services import Services, base_theme_model
 from triage.ports import Summarizer
 from triage.prompting.templates import load_prompt
 from triage.report.build import build_report, summary_request, theme_groups
-from triage.sentiment import score_sentiment
+from triage.sentiment import score_sentiment_by_language
 from triage.store.sql import NewAssignment
 from triage.summarize.llm import LLMSummarizer
 from triage.summarize.offline import OfflineSummarizer
@@ -123,9 +123,12 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     for c, subject, mood, language in zip(comments, analysis.subjects, sentiments, languages, strict=True):
         assignments += [
             NewAssignment(comment_id=c.id, kind="subject", label=subject, confidence=1.0, rank=0),
-            NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0),
             NewAssignment(comment_id=c.id, kind="language", label=language, confidence=1.0, rank=0),
         ]
+        if mood is not None:
+            assignments.append(
+                NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0)
+            )
     calls = getattr(summarizer, "calls", 0)
     tokens = getattr(summarizer, "tokens", 0)
     if fallbacks := getattr(summarizer, "fallbacks", 0):
@@ -136,8 +139,10 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     return report
 
 
-def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment], list[str]]:
-    return score_sentiment(texts, ratings), [detect_language(t) for t in texts]
+def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment | None], list[str]]:
+    """Language per comment, then sentiment (from the text in English, else from the rating, else None)."""
+    languages = [detect_language(t) for t in texts]
+    return score_sentiment_by_language(texts, ratings, languages), languages
 
 
 async def _summarize_all(

@@ -8,7 +8,7 @@ from triage.errors import InvalidInput
 from triage.ingest.language import detect_language
 from triage.ingest.redact import redact
 from triage.pipeline.services import Services, base_theme_model, run_model
-from triage.sentiment import score_sentiment
+from triage.sentiment import score_sentiment_by_language
 from triage.types import (
     UNASSIGNED,
     TriageResult,
@@ -24,14 +24,15 @@ def triage_text(services: Services, text: str, provider: str | None = None, run_
     redacted = redact(text.strip())
     vectors = services.embedder.encode([redacted])
     themes = model.score([redacted], vectors)[0]
+    language = detect_language(redacted)
     return TriageResult(
         primary_theme=themes[0].id if themes else UNASSIGNED,
         themes=themes,
         redacted_text=redacted,
         provider=provider,
         urgent=False,
-        sentiment=score_sentiment([redacted])[0],
-        language=detect_language(redacted),
+        sentiment=score_sentiment_by_language([redacted], [None], [language])[0],
+        language=language,
         model_run_id=run_id,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
     )

@@ -94,7 +94,7 @@ def build_report(
     min_respondents: int,
     quotes_per_theme: int,
     accepted_actions: list[TrackedAction] | None = None,
-    sentiments: list[Sentiment] | None = None,
+    sentiments: list[Sentiment | None] | None = None,
     languages: list[str] | None = None,
 ) -> Report:
     cycles = cycle_order(comments)
@@ -218,7 +218,7 @@ class _Settings:
     cycles: list[str]
     min_respondents: int
     quotes_per_theme: int
-    sentiments: list[Sentiment]
+    sentiments: list[Sentiment | None]
     languages: list[str]
 
 
@@ -234,7 +234,8 @@ def _report_theme(
     subjects = Counter(analysis.subjects[i] for i in group.members).most_common(5)
     quotes = representatives(vectors, group.members, top_n=settings.quotes_per_theme)
     cycles, theme_trend = _cycles(group, comments, settings.cycles, settings.min_respondents)
-    moods = [settings.sentiments[i] for i in group.members] if settings.sentiments else []
+    # Comments without a sentiment (non-English text and no rating) are left out of the averages.
+    moods = [m for i in group.members if settings.sentiments and (m := settings.sentiments[i]) is not None]
     return ReportTheme(
         id=group.theme_id,
         name=summary.name,
