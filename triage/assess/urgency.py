@@ -1,0 +1,91 @@
+"""UrgencyDetector: comments that need escalation now (harassment, discrimination, threats, safety,
+fraud, data breaches, self-harm risk).
+
+A comment is urgent when a curated rule of `models/urgency/rules.toml` fires, or when the n-gram head's
+P(urgent) reaches its threshold (chosen on dev). Rules name the category; otherwise, and to break ties
+between rules, the head's embedding model does. Measured in `python -m evals.suites.urgent`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from triage.assess.head import UrgencyHead
+from triage.assess.rules import CATEGORIES, UrgencyRules
+from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
+from triage.types import Urgency, UrgencyCategory
+
+log = logging.getLogger(__name__)
+RULES_FILE = "rules.toml"
+HEAD_FILE = "head.json"
+RULE_RELIABILITY = 0.9
+"""A rule hit alone gives a score of at least this (noisy-OR with the head's probability)."""
+
+
+class UrgencyDetector:
+    """Rules OR head; one `Urgency` per comment."""
+
+    def __init__(self, rules: UrgencyRules, head: UrgencyHead, threshold: float | None = None) -> None:
+        """`threshold` overrides the head's own (chosen on dev); above 1 the head never flags alone (rules only)."""
+        unknown = sorted(set(head.categories) - set(CATEGORIES))
+        if unknown:
+            raise ConfigurationError(f"urgency head knows categories the rules do not: {', '.join(unknown)}")
+        self.rules = rules
+        self.head = head
+        self._threshold = threshold
+
+    @classmethod
+    def load(cls, directory: Path, embed_model: str | None = None, threshold: float | None = None) -> UrgencyDetector:
+        """Load `rules.toml` and `head.json` from `directory` (normally `models/urgency/`).
+
+        `embed_model`, when given, is the alias of the embedder whose vectors `assess` will get; a head
+        fitted on another model's vectors is refused.
+        """
+        if not directory.is_dir():
+            raise ConfigurationError(f"urgency model directory {directory} does not exist")
+        head = UrgencyHead.load(directory / HEAD_FILE)
+        if embed_model is not None and head.meta.get("embed_model") != embed_model:
+            raise ModelMismatch(
+                f"urgency head was fitted on {head.meta.get('embed_model')!r} vectors, the embedder is {embed_model!r}"
+            )
+        return cls(UrgencyRules.load(directory / RULES_FILE), head, threshold)
+
+    @property
+    def threshold(self) -> float:
+        return self.head.threshold if self._threshold is None else self._threshold
+
+    def assess(self, texts: Sequence[str], vectors: npt.NDArray[np.floating[Any]]) -> list[Urgency]:
+        """One Urgency per text; `vectors` are the texts' embeddings (one row each, the head's model)."""
+        if len(vectors) != len(texts):
+            raise InvalidInput(f"{len(texts)} texts but {len(vectors)} vectors")
+        if len(texts) and (np.ndim(vectors) != 2 or np.shape(vectors)[1] != self.head.dimensions):
+            raise ModelMismatch(
+                f"urgency head wants {self.head.dimensions}-dimensional vectors, got {np.shape(vectors)}"
+            )
+        if not texts:
+            return []
+        probs = self.head.probability(texts)
+        cat_probs = self.head.category_probabilities(vectors)
+        order = self.head.categories
+        results = []
+        for text, p, row in zip(texts, probs, cat_probs, strict=True):
+            fired = self.rules.match(text)
+            score = 1 - (1 - float(p)) * (1 - RULE_RELIABILITY) if fired else float(p)
+            urgent = bool(fired) or p >= self.threshold
+            category: UrgencyCategory | None = None
+            if fired:
+                category = max(fired, key=lambda c: row[order.index(c)] if c in order else -1.0)
+            elif urgent:
+                category = order[int(row.argmax())]
+            cues = [f"rules:{c}" for c in fired] + (["model"] if p >= self.threshold else [])
+            results.append(Urgency(urgent=urgent, category=category, score=round(min(score, 1.0), 4), cues=cues))
+        flagged = sum(r.urgent for r in results)
+        if flagged:
+            log.info("urgency: %d of %d comments urgent", flagged, len(results))
+        return results
