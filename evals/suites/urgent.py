@@ -1,7 +1,9 @@
 """Urgent comments: curated rules, logistic-regression heads (n-grams, MiniLM, both) and rules OR head.
 
 Choices are made on the dev split of evals/datasets/urgent (each head's C by 5-fold cross-validated
-average precision, its threshold on the out-of-fold probabilities); test is only reported. The rules
+average precision, its threshold on the out-of-fold probabilities); test is only reported, and so is
+`fresh.jsonl`, 56 comments written after the detector was frozen to see how it does on wording its
+authors had not seen while writing the rules. The rules
 were written and corrected on dev only. Also counted: how many comments of two other sets of ordinary
 internal feedback the shipped detector flags: all of evals/datasets/sentiment and the test split of
 evals/datasets/internal_feedback (nobody wrote urgent comments into them on purpose, but a few are).
@@ -36,6 +38,9 @@ from triage.assess.head import ngrams
 from triage.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "evals" / "datasets" / "urgent" / "comments.jsonl"
+FRESH = PROJECT_ROOT / "evals" / "datasets" / "urgent" / "fresh.jsonl"
+"""56 comments written after the detector was frozen (commit 9f05e42), only ever reported."""
+HELD_OUT = ("test", "fresh")
 INTERNAL_FEEDBACK = PROJECT_ROOT / "evals" / "datasets" / "internal_feedback" / "comments.jsonl"
 OTHER_SETS = {
     "sentiment": (PROJECT_ROOT / "evals" / "datasets" / "sentiment" / "comments.jsonl", None),
@@ -179,31 +184,32 @@ def fit_head(
 
 
 def compare(
-    dev: list[Row], test: list[Row], extra: list[Row], vectors: dict[str, Vectors], rules: UrgencyRules
+    splits: dict[str, list[Row]], extra: list[Row], vectors: dict[str, Vectors], rules: UrgencyRules
 ) -> dict[str, Any]:
-    """Every method's dev (out-of-fold for heads) and test scores, and what was chosen on dev."""
+    """Every method's dev (out-of-fold for heads) and held-out scores, and what was chosen on dev."""
+    dev = splits["dev"]
     y = np.asarray([r["urgent"] for r in dev], dtype=bool)
     strata = [r["category"] or "none" for r in dev]
-    texts = {s: [r["text"] for r in rows] for s, rows in (("dev", dev), ("test", test))}
+    texts = {s: [r["text"] for r in rows] for s, rows in splits.items()}
     rule_hits = {s: [bool(rules.match(t)) for t in ts] for s, ts in texts.items()}
-    methods: dict[str, Any] = {"rules": {s: scores(rows, rule_hits[s]) for s, rows in (("dev", dev), ("test", test))}}
+    methods: dict[str, Any] = {"rules": {s: scores(rows, rule_hits[s]) for s, rows in splits.items()}}
     info: dict[str, Any] = {}
+    held_out = [s for s in splits if s != "dev"]
     for kind in ("n-grams", "MiniLM", "MiniLM + n-grams"):
         x_dev = features(kind, texts["dev"], vectors["dev"])
-        x_test = features(kind, texts["test"], vectors["test"])
         x_extra = features(kind, [r["text"] for r in extra], vectors["extra"])
         by_c = {c: out_of_fold(x_dev, y, strata, c, x_extra) for c in C_GRID}
         ap = {c: float(average_precision_score(y, p)) for c, p in by_c.items()}
         c = max(ap, key=lambda k: ap[k])
         y_all = np.concatenate([y, np.zeros(len(extra), dtype=bool)])
-        p_dev = by_c[c]
-        p_test = _fit(sp.vstack([x_dev, x_extra]).tocsr(), y_all, c).predict_proba(x_test)[:, 1]
-        alone, beside = threshold_alone(p_dev, y), threshold_beside_rules(p_dev, y)
+        model = _fit(sp.vstack([x_dev, x_extra]).tocsr(), y_all, c)
+        p = {"dev": by_c[c]} | {s: model.predict_proba(features(kind, texts[s], vectors[s]))[:, 1] for s in held_out}
+        alone, beside = threshold_alone(p["dev"], y), threshold_beside_rules(p["dev"], y)
         info[kind] = {"C": c, "dev_cv_ap": round(ap[c], 4), "threshold_alone": alone, "threshold_beside_rules": beside}
-        methods[f"{kind} head"] = {"dev": scores(dev, p_dev >= alone), "test": scores(test, p_test >= alone)}
+        methods[f"{kind} head"] = {s: scores(rows, p[s] >= alone) for s, rows in splits.items()}
         methods[f"rules OR {kind} head"] = {
-            "dev": scores(dev, [h or p >= beside for h, p in zip(rule_hits["dev"], p_dev, strict=True)]),
-            "test": scores(test, [h or p >= beside for h, p in zip(rule_hits["test"], p_test, strict=True)]),
+            s: scores(rows, [h or q >= beside for h, q in zip(rule_hits[s], p[s], strict=True)])
+            for s, rows in splits.items()
         }
     return {"methods": methods, "heads": info}
 
@@ -226,26 +232,27 @@ def other_sets(detector: UrgencyDetector) -> dict[str, Any]:
 
 
 def run(fit: bool = False) -> dict[str, Any]:
-    rows = load()
-    dev = [r for r in rows if r["split"] == "dev"]
-    test = [r for r in rows if r["split"] == "test"]
+    labelled = load() + (load(FRESH) if FRESH.exists() else [])
+    splits = {s: [r for r in labelled if r["split"] == s] for s in ("dev", *HELD_OUT)}
+    splits = {s: rs for s, rs in splits.items() if rs}
+    dev, test = splits["dev"], splits["test"]
     rows = dev + test
     extra = extra_negatives()
-    everything = embed([r["text"] for r in dev + test + extra])
-    all_vectors = everything[: len(rows)]
-    vectors = {
-        "dev": everything[: len(dev)],
-        "test": everything[len(dev) : len(rows)],
-        "extra": everything[len(rows) :],
-    }
+    everything = embed([r["text"] for rs in splits.values() for r in rs] + [r["text"] for r in extra])
+    vectors: dict[str, Vectors] = {}
+    start = 0
+    for s, rs in [*splits.items(), ("extra", extra)]:
+        vectors[s] = everything[start : start + len(rs)]
+        start += len(rs)
+    all_vectors = np.vstack([vectors["dev"], vectors["test"]])
     fit_info: dict[str, Any] = {}
     if fit:
         head, fit_info = fit_head(dev, vectors["dev"], extra, vectors["extra"])
         head.save(MODEL_DIR / "head.json")
     detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
-    result = compare(dev, test, extra, vectors, detector.rules)
+    result = compare(splits, extra, vectors, detector.rules)
     shipped: dict[str, Any] = {}
-    for split, split_rows in (("dev", dev), ("test", test)):
+    for split, split_rows in splits.items():
         texts = [r["text"] for r in split_rows]
         found = detector.assess(texts, vectors[split])
         shipped[split] = scores(split_rows, [u.urgent for u in found], [u.category for u in found])
@@ -259,7 +266,7 @@ def run(fit: bool = False) -> dict[str, Any]:
     ms_single = (time.perf_counter() - started) * 1000 / 100
     result["methods"][PRODUCT] = shipped
     test_scores = shipped["test"]
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r["id"]: r for r in labelled}
     return {
         "dataset": str(DATA.relative_to(PROJECT_ROOT)),
         "rules_version": detector.rules.version,
@@ -272,7 +279,7 @@ def run(fit: bool = False) -> dict[str, Any]:
                 ]
                 for kind in ("false_positives", "false_negatives")
             }
-            for split in ("dev", "test")
+            for split in splits
         },
         "other_sets": other_sets(detector),
         "ms_per_comment_batch": round(ms, 3),
@@ -300,7 +307,7 @@ def table(result: dict[str, Any]) -> str:
     product = result["methods"][PRODUCT]
     for cat in CATEGORIES:
         cells = []
-        for split in ("dev", "test"):
+        for split in product:
             e = product[split]["per_category"][cat]
             cells.append(f"{split} {e['n']:2d} {e['recall']:5.2f} {e['category_right']:2d} {e['precision']:5.2f}")
         lines.append(f"  {cat:15} " + "   ".join(cells))
