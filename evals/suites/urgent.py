@@ -3,10 +3,11 @@
 Choices are made on the dev split of evals/datasets/urgent (each head's C by 5-fold cross-validated
 average precision, its threshold on the out-of-fold probabilities); test is only reported, and so is
 `fresh.jsonl`, 56 comments written after the detector was frozen to see how it does on wording its
-authors had not seen while writing the rules. The rules
-were written and corrected on dev only. Also counted: how many comments of two other sets of ordinary
-internal feedback the shipped detector flags: all of evals/datasets/sentiment and the test split of
-evals/datasets/internal_feedback (nobody wrote urgent comments into them on purpose, but a few are).
+authors had not seen while writing the rules. The rules were written with the whole set in view, then
+corrected on dev and on six comments of the two other sets below, so dev cannot measure them.
+Also counted: how many comments of two other sets of ordinary internal feedback the shipped detector
+flags: all of evals/datasets/sentiment and the test split of evals/datasets/internal_feedback (nobody
+wrote urgent comments into them on purpose, but a few are).
 The heads also train on the English dev split of internal_feedback as extra non-urgent comments: without
 them, a head trained on our short labelled comments alone flagged 14% of that set's longer, detailed complaints.
 Run: `python -m evals.suites.urgent [--json PATH] [--fit]`; `--fit` refits models/urgency/head.json on dev first.
