@@ -97,6 +97,7 @@ class TriageResult(Record):
     redacted_text: str
     provider: str | None
     urgent: bool = False
+    urgency: Urgency | None = None
     sentiment: Sentiment | None = None
     language: str = "und"
     model_run_id: str | None = None
@@ -154,6 +155,19 @@ class SummaryRequest(Record):
     keywords: list[str]
     subjects: list[str]
     evidence: list[Evidence]
+
+
+class UrgentComment(Record):
+    """A comment that needs escalation now: for HR's queue only, never withheld from HR, never shown to others."""
+
+    comment_id: int
+    run_id: str
+    dataset_id: str
+    provider: str
+    cycle: str | None
+    category: str
+    score: float
+    redacted_text: str
 
 
 class RunStatus(Record):

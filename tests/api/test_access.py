@@ -23,6 +23,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/triage", {"text": "laptop took three weeks"}, {"integrator", "admin"}),
     ("GET", "/v1/comments/{comment}", None, {"hr", "admin"}),
     ("GET", "/v1/actions", None, {"manager", "hr", "admin"}),
+    ("GET", "/v1/urgent", None, {"hr"}),
     (
         "POST",
         "/v1/actions",

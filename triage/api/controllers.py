@@ -17,7 +17,7 @@ from triage.errors import InvalidInput, NotFound
 from triage.pipeline import Services
 from triage.report.render import render
 from triage.store.sql import KeyInfo
-from triage.types import IngestReport, Report, RunStatus, TriageResult
+from triage.types import IngestReport, Report, RunStatus, TriageResult, UrgentComment
 
 MEDIA = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 
@@ -164,4 +164,10 @@ def get_comment(comment_id: int, services: Services) -> CommentOut:
     )
 
 
-ROUTES = [health, upload_dataset, create_run, get_run, get_report, triage_comment, get_comment]
+@get("/v1/urgent", opt={"roles": ("hr",)}, sync_to_thread=True)
+def urgent_queue(services: Services) -> list[UrgentComment]:
+    """Comments that need escalation now (HR only; never withheld from HR, never shown to other roles)."""
+    return services.sql.urgent_comments()
+
+
+ROUTES = [urgent_queue, health, upload_dataset, create_run, get_run, get_report, triage_comment, get_comment]

@@ -24,12 +24,14 @@ import scipy.sparse as sp
 from sklearn import __version__ as sklearn_version
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from triage.errors import ConfigurationError, ModelMismatch
+from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
 from triage.types import UrgencyCategory
 
 FORMAT = 1
 N_FEATURES = 2**14
 """Hash buckets per n-gram family (words, characters)."""
+FEATURE_SETS = ("ngrams", "minilm+ngrams")
+"""What P(urgent) reads: n-grams alone (the dev choice), or the embedding followed by the n-grams."""
 Matrix = npt.NDArray[np.float64]
 _WORDS = HashingVectorizer(ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm="l2")
 _CHARS = HashingVectorizer(
@@ -41,6 +43,15 @@ def ngrams(texts: Sequence[str]) -> sp.csr_matrix:
     """Hashed word and character n-grams, one row per text (2 * N_FEATURES columns)."""
     texts = [t.replace("\u2019", "'") for t in texts]
     return sp.hstack([_WORDS.transform(texts), _CHARS.transform(texts)]).tocsr()
+
+
+def inputs(features: str, texts: Sequence[str], vectors: npt.NDArray[np.floating[Any]] | None) -> sp.csr_matrix:
+    """The rows P(urgent) is computed from, for a feature set of FEATURE_SETS."""
+    if features == "ngrams":
+        return ngrams(texts)
+    if vectors is None:
+        raise InvalidInput("this urgency head reads the comments' embeddings: pass their vectors")
+    return sp.hstack([sp.csr_matrix(np.asarray(vectors, dtype=np.float64)), ngrams(texts)]).tocsr()
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[object]) -> str:
@@ -79,6 +90,10 @@ class UrgencyHead:
     def dimensions(self) -> int:
         return int(self.category_coef.shape[1])
 
+    @property
+    def features(self) -> str:
+        return str(self.meta.get("features", "ngrams"))
+
     @classmethod
     def fit(
         cls,
@@ -90,12 +105,15 @@ class UrgencyHead:
         category_c: float,
         threshold: float,
         embed_model: str,
+        features: str = "ngrams",
     ) -> UrgencyHead:
         """Fit both models (deterministic: lbfgs, no sampling)."""
         from sklearn.linear_model import LogisticRegression
 
+        if features not in FEATURE_SETS:
+            raise ConfigurationError(f"unknown urgency feature set {features!r}; known: {', '.join(FEATURE_SETS)}")
         y = np.asarray(urgent, dtype=bool)
-        model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(ngrams(texts), y)
+        model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(inputs(features, texts, vectors), y)
         idx = [i for i, cat in enumerate(categories) if cat is not None]
         cat_model = LogisticRegression(C=category_c, max_iter=5000).fit(
             np.asarray(vectors, dtype=np.float64)[idx], [categories[i] for i in idx]
@@ -103,6 +121,7 @@ class UrgencyHead:
         meta = {
             "format": FORMAT,
             "n_features": N_FEATURES,
+            "features": features,
             "C": c,
             "category_C": category_c,
             "threshold": threshold,
@@ -126,11 +145,11 @@ class UrgencyHead:
             meta,
         )
 
-    def probability(self, texts: Sequence[str]) -> Matrix:
-        """P(urgent) per text."""
+    def probability(self, texts: Sequence[str], vectors: npt.NDArray[np.floating[Any]] | None = None) -> Matrix:
+        """P(urgent) per text; `vectors` (the texts' embeddings) only for a head whose features include them."""
         if not texts:
             return np.zeros(0)
-        z = ngrams(texts) @ self.coef + self.intercept
+        z = inputs(self.features, texts, vectors) @ self.coef + self.intercept
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
     def category_probabilities(self, vectors: npt.NDArray[np.floating[Any]]) -> Matrix:
@@ -168,13 +187,16 @@ class UrgencyHead:
                 f"urgency head {path.name} was fitted with scikit-learn {data.get('sklearn_version')}, "
                 f"this is {sklearn_version}; refit it with `python -m evals.suites.urgent --fit`"
             )
+        if data.get("features", "ngrams") not in FEATURE_SETS:
+            raise ModelMismatch(f"urgency head {path.name} reads unknown features {data.get('features')!r}")
         try:
-            coef = np.zeros(2 * N_FEATURES)
-            coef[np.asarray(data.pop("coef_index"), dtype=np.int64)] = np.asarray(data.pop("coef_value"))
-            intercept = float(data.pop("intercept"))
             categories = list(data.pop("categories"))
             cat_coef = np.asarray(data.pop("category_coef"), dtype=np.float64)
             cat_intercept = np.asarray(data.pop("category_intercept"), dtype=np.float64)
+            dims = cat_coef.shape[1] if data.get("features") == "minilm+ngrams" else 0
+            coef = np.zeros(dims + 2 * N_FEATURES)
+            coef[np.asarray(data.pop("coef_index"), dtype=np.int64)] = np.asarray(data.pop("coef_value"))
+            intercept = float(data.pop("intercept"))
             float(data["threshold"])
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise ConfigurationError(f"urgency head {path.name} is incomplete or malformed: {exc!r}") from exc

@@ -70,7 +70,7 @@ class UrgencyDetector:
             )
         if not texts:
             return []
-        probs = self.head.probability(texts)
+        probs = self.head.probability(texts, vectors)
         cat_probs = self.head.category_probabilities(vectors)
         order = self.head.categories
         results = []

@@ -86,6 +86,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         analyze_themes, base, texts, vectors, settings.themes.min_new_theme_size, [c.provider for c in comments]
     )
     sentiments, languages = await asyncio.to_thread(_moods_and_languages, texts, [c.rating for c in comments])
+    urgencies = await asyncio.to_thread(services.urgency.assess, texts, vectors)
     groups = theme_groups(comments, analysis, settings.report.min_respondents)
     shown = [g for g in groups if not g.withheld]
     progress(0.7, "summaries")
@@ -120,11 +121,17 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         for c, themes in zip(comments, analysis.themes, strict=True)
         for rank, t in enumerate(themes)
     ]
-    for c, subject, mood, language in zip(comments, analysis.subjects, sentiments, languages, strict=True):
+    per_comment = zip(comments, analysis.subjects, sentiments, languages, urgencies, strict=True)
+    for c, subject, mood, language, urgency in per_comment:
         assignments += [
             NewAssignment(comment_id=c.id, kind="subject", label=subject, confidence=1.0, rank=0),
             NewAssignment(comment_id=c.id, kind="language", label=language, confidence=1.0, rank=0),
         ]
+        if urgency.urgent:
+            category = urgency.category or "unspecified"
+            assignments.append(
+                NewAssignment(comment_id=c.id, kind="urgent", label=category, confidence=urgency.score, rank=0)
+            )
         if mood is not None:
             assignments.append(
                 NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from triage.assess.urgency import UrgencyDetector
 from triage.config import Settings
 from triage.embed.cache import embed_cached
 from triage.embed.manifest import ModelEntry, load_model_entry
@@ -41,6 +42,7 @@ class Services:
     model_entry: ModelEntry
     taxonomy: Taxonomy
     respondent_key: bytes
+    urgency: UrgencyDetector
     _embedder: Embedder | None = None
     _base_model: ThemeModel | None = None
     _run_models: dict[str, ThemeModel] = field(default_factory=dict)
@@ -69,6 +71,7 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
         _embedder=embedder,
         taxonomy=load_taxonomy(settings.models_dir / "taxonomy.toml"),
         respondent_key=_respondent_key(settings),
+        urgency=UrgencyDetector.load(settings.models_dir / "urgency", embed_model=entry.alias),
     )
 
 

@@ -25,12 +25,14 @@ def triage_text(services: Services, text: str, provider: str | None = None, run_
     vectors = services.embedder.encode([redacted])
     themes = model.score([redacted], vectors)[0]
     language = detect_language(redacted)
+    urgency = services.urgency.assess([redacted], vectors)[0]
     return TriageResult(
         primary_theme=themes[0].id if themes else UNASSIGNED,
         themes=themes,
         redacted_text=redacted,
         provider=provider,
-        urgent=False,
+        urgent=urgency.urgent,
+        urgency=urgency,
         sentiment=score_sentiment_by_language([redacted], [None], [language])[0],
         language=language,
         model_run_id=run_id,

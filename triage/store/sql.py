@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, Base, CommentRow, DatasetRow, RunRow, utcnow
-from triage.types import Comment, NewComment, Role, RunStatus, TrackedAction
+from triage.types import Comment, NewComment, Role, RunStatus, TrackedAction, UrgentComment
 
 KEY_PREFIX = "trg_"
 
@@ -150,6 +150,37 @@ class SqlStore:
                 .order_by(AssignmentRow.rank)
             )
             return list(rows)
+
+    def urgent_comments(self) -> list[UrgentComment]:
+        """Urgent comments of each dataset's newest succeeded run, most urgent first."""
+        with self._session() as s:
+            newest = (
+                select(RunRow.dataset_id, func.max(RunRow.finished_at).label("finished"))
+                .where(RunRow.status == "succeeded")
+                .group_by(RunRow.dataset_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(AssignmentRow, CommentRow, RunRow.id)
+                .join(RunRow, RunRow.id == AssignmentRow.run_id)
+                .join(newest, (newest.c.dataset_id == RunRow.dataset_id) & (newest.c.finished == RunRow.finished_at))
+                .join(CommentRow, CommentRow.id == AssignmentRow.comment_id)
+                .where(AssignmentRow.kind == "urgent")
+                .order_by(AssignmentRow.confidence.desc(), CommentRow.id)
+            )
+            return [
+                UrgentComment(
+                    comment_id=comment.id,
+                    run_id=run_id,
+                    dataset_id=comment.dataset_id,
+                    provider=comment.provider,
+                    cycle=comment.cycle,
+                    category=assignment.label,
+                    score=round(assignment.confidence, 4),
+                    redacted_text=comment.text,
+                )
+                for assignment, comment, run_id in rows
+            ]
 
     # runs
 

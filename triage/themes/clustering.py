@@ -30,6 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 log = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
+SPECTRAL_MAX = 30_000
 _EIGEN: dict[str, tuple[Any, Any]] = {}
 DENSE_MAX = 6000
 """Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
@@ -57,6 +58,8 @@ class ClusterParams:
     """Scale eigenvector i by eigenvalue_i ** diffusion before normalising rows (diffusion-map time; 0 = off)."""
     center: int = -1
     """-1 off; 0 subtract the mean vector; n > 0 also remove the top n principal directions (all-but-the-top)."""
+    blend: float = 0.0
+    """Weight of the (normalised) vectors concatenated to the spectral embedding before k-means (0 = off)."""
     weights: str = "cosine"
     """Edge weights: "cosine" similarity, or "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance)."""
 
@@ -192,17 +195,22 @@ def cluster_vectors(
     texts: Sequence[str] | None = None,
     seed: int = 0,
     params: ClusterParams | None = None,
+    k_max: int | None = None,
 ) -> ClusterResult:
-    """Cluster unit vectors (optionally with their texts) into `k` groups, or into a chosen number when k is None."""
+    """Cluster unit vectors (optionally with their texts) into `k` groups, or into a chosen number when k is None.
+
+    `k_max` bounds the chosen k (default: n / 5, at most 300). Above SPECTRAL_MAX points the graph
+    would cost O(n^2): k-means on the vectors is used instead.
+    """
     params = params or ClusterParams()
     n = len(vectors)
     if n < 3:
         return ClusterResult(np.zeros(n, dtype=np.int64), 1 if n else 0)
     x = features(vectors, texts, params, seed)
     if k is None:
-        k = choose_k(x, params, seed)
+        k = choose_k(x, params, seed, k_max)
     k = max(1, min(k, n - 2))
-    if not params.spectral:
+    if not params.spectral or n > SPECTRAL_MAX:
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
     graph = knn_graph(x, params.n_neighbors, params.weights)
     n_parts, _ = connected_components(graph, directed=False)
@@ -210,6 +218,8 @@ def cluster_vectors(
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
     embedding = spectral_embedding(graph, k + params.extra_dims, seed, params.diffusion)
+    if params.blend:
+        embedding = np.hstack([(1 - params.blend) * embedding, params.blend * x]).astype(np.float32)
     labels = _kmeans(embedding, k, seed, params.n_init)
     if params.consensus:
         runs = [labels] + [_kmeans(embedding, k, seed + 1 + r, 1) for r in range(params.consensus - 1)]
