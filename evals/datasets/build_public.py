@@ -4,8 +4,9 @@
 
 Only the published train/validation parts are available here, so each dataset gets its own held-out
 `test` split and a `tune` split that every choice (method, parameters) is made on:
-- Banking77: a stratified 3,080-item test split (40 per intent, like the published test split),
-  seeded with `random_state=0`; the other 6,923 items are `tune`.
+- Banking77: a 3,080-item test split (the size of the published one) stratified by intent, so
+  intents keep their frequencies (11 to 58 per intent), seeded with `random_state=0`; the other
+  6,923 items are `tune`.
 - CLINC150: the published `val` part (3,000 in scope + 100 `oos`) is `test`; `train` (15,000 in
   scope + 100 `oos`) is `tune`.
 Numbers on these splits are not directly comparable with numbers on the published test splits.

@@ -31,14 +31,19 @@ log = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
 SPECTRAL_MAX = 30_000
-_EIGEN: dict[str, tuple[Any, Any]] = {}
+"""Above this many points the O(n^2) graph is skipped: plain k-means on the vectors."""
 DENSE_MAX = 6000
 """Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
+_EIGEN: dict[str, tuple[Any, Any]] = {}
+"""The last eigendecomposition, keyed by its graph: other seeds and the chosen k reuse it."""
 
 
 @dataclass(frozen=True)
 class ClusterParams:
-    """Knobs of `cluster_vectors`; the defaults are the values chosen on the tuning splits."""
+    """Knobs of `cluster_vectors`; the defaults are the values chosen on the tuning splits.
+
+    The other settings were measured one at a time and did not help (evals/README.md, "What helped").
+    """
 
     n_neighbors: int = 10
     """Neighbours per point in the graph (capped by the data size)."""
@@ -54,14 +59,8 @@ class ClusterParams:
     """Finish with k-means on the vectors, started from the spectral clusters' centroids."""
     consensus: int = 0
     """Runs (seeds) whose co-clustering reweights the graph before a final spectral clustering (0 = off)."""
-    diffusion: float = 0.0
-    """Scale eigenvector i by eigenvalue_i ** diffusion before normalising rows (diffusion-map time; 0 = off)."""
-    center: int = -1
-    """-1 off; 0 subtract the mean vector; n > 0 also remove the top n principal directions (all-but-the-top)."""
-    blend: float = 0.0
-    """Weight of the (normalised) vectors concatenated to the spectral embedding before k-means (0 = off)."""
     weights: str = "cosine"
-    """Edge weights: "cosine" similarity, or "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance)."""
+    """Edge weights: "cosine"; "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance); "snn"."""
 
 
 @dataclass(frozen=True)
@@ -157,11 +156,9 @@ def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) 
     return values, (vecs if vectors else None)
 
 
-def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int, diffusion: float = 0.0) -> Matrix:
+def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int) -> Matrix:
     """The leading eigenvectors of the symmetric normalised adjacency D^-1/2 A D^-1/2, rows normalised."""
-    values, vecs = top_eigen(graph, dims, seed)
-    if diffusion:
-        vecs = vecs * np.clip(values, 0.0, None) ** diffusion
+    _, vecs = top_eigen(graph, dims, seed)
     # The sign of each eigenvector is arbitrary: fix it, so equal inputs give equal embeddings.
     signs = np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])])
     return normalize(vecs * signs)
@@ -170,13 +167,6 @@ def spectral_embedding(graph: sp.csr_matrix, dims: int, seed: int, diffusion: fl
 def features(vectors: Matrix, texts: Sequence[str] | None, params: ClusterParams, seed: int) -> Matrix:
     """The vectors the graph is built on: embeddings, optionally smoothed and joined with text features."""
     x = normalize(vectors)
-    if params.center >= 0:
-        x = x - x.mean(axis=0)
-        if params.center > 0:
-            _, _, vt = np.linalg.svd(x, full_matrices=False)
-            top = vt[: params.center]
-            x = x - (x @ top.T) @ top
-        x = normalize(x)
     if params.text_weight > 0 and texts is not None:
         x = normalize(np.hstack([x, params.text_weight * text_features(texts, 128, seed)]))
     if params.smooth > 0:
@@ -217,9 +207,7 @@ def cluster_vectors(
     if n_parts > k:
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
-    embedding = spectral_embedding(graph, k + params.extra_dims, seed, params.diffusion)
-    if params.blend:
-        embedding = np.hstack([(1 - params.blend) * embedding, params.blend * x]).astype(np.float32)
+    embedding = spectral_embedding(graph, k + params.extra_dims, seed)
     labels = _kmeans(embedding, k, seed, params.n_init)
     if params.consensus:
         runs = [labels] + [_kmeans(embedding, k, seed + 1 + r, 1) for r in range(params.consensus - 1)]
