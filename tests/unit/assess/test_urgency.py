@@ -173,3 +173,29 @@ def test_head_roundtrip(tmp_path: Path) -> None:
     assert np.allclose(loaded.probability(texts), head.probability(texts), atol=1e-4)
     assert np.allclose(loaded.category_probabilities(vectors), head.category_probabilities(vectors), atol=1e-4)
     assert loaded.probability(["he threatened to stab me"])[0] > loaded.probability(["the laptop is slow"])[0]
+
+
+def test_head_on_embeddings_and_ngrams_needs_vectors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    texts = ["he threatened to stab me", "the laptop is slow", "she said she wants to end her life", "slow payroll"]
+    vectors = rng.normal(size=(len(texts), 384)).astype(np.float32)
+    categories = ["threats", None, "self_harm", None]
+    head = UrgencyHead.fit(
+        texts,
+        [True, False, True, False],
+        vectors,
+        categories,  # type: ignore[arg-type]
+        1.0,
+        1.0,
+        0.5,
+        "minilm",
+        features="minilm+ngrams",
+    )
+    head.save(tmp_path / "head.json")
+    loaded = UrgencyHead.load(tmp_path / "head.json")
+    assert loaded.features == "minilm+ngrams"
+    assert np.allclose(loaded.probability(texts, vectors), head.probability(texts, vectors), atol=1e-4)
+    with pytest.raises(InvalidInput, match="pass their vectors"):
+        loaded.probability(texts)
+    with pytest.raises(ConfigurationError, match="unknown urgency feature set"):
+        UrgencyHead.fit(texts, [True, False, True, False], vectors, categories, 1.0, 1.0, 0.5, "minilm", "words")  # type: ignore[arg-type]
