@@ -155,6 +155,8 @@ class SummaryRequest(Record):
     keywords: list[str]
     subjects: list[str]
     evidence: list[Evidence]
+    comments: int | None = None
+    """How many comments the group has (the evidence is a sample of at most a dozen)."""
 
 
 class UrgentComment(Record):
@@ -244,6 +246,8 @@ class ProviderReport(Record):
     withheld: WithheldTheme
     themes: list[ReportTheme]
     subjects: list[SubjectThemes] = []
+    cycle_comments: dict[str, int] = {}
+    """The provider's comments per cycle (totals only, for shares within a cycle)."""
     followed_actions: list[TrackedAction] = []
     """Actions accepted from earlier runs for this provider, with their theme's share then and now."""
 

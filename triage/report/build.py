@@ -78,6 +78,7 @@ def summary_request(
         keywords=analysis.theme_keywords.get(group.theme_id, []),
         subjects=[analysis.subject_info[s].phrase for s, _ in subjects],
         evidence=[Evidence(id=comments[i].id, text=comments[i].text, rating=comments[i].rating) for i in ordered],
+        comments=len(group.members),
     )
 
 
@@ -121,6 +122,7 @@ def build_report(
         providers.append(
             ProviderReport(
                 followed_actions=followed,
+                cycle_comments={c: sum(comments[i].cycle == c for i in indices) for c in cycles},
                 subjects=_subject_themes(indices, comments, analysis, min_respondents),
                 provider=provider,
                 comments=len(indices),

@@ -8,7 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from triage.report.charts import cycle_trends, share_bars
-from triage.types import ProviderReport, Report
+from triage.types import ProviderReport, Report, ReportTheme
 
 _ENV = Environment(loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -16,6 +16,8 @@ _ENV = Environment(loader=PackageLoader("triage.report", "templates"), autoescap
 @dataclass(frozen=True)
 class ProviderView:
     report: ProviderReport
+    themes: list[ReportTheme]
+    """The themes shown: all, or with a cycle filter those that passed the threshold in that cycle."""
     bars: Markup
     trends: Markup | None
     heat_themes: list[tuple[str, str]]
@@ -24,10 +26,13 @@ class ProviderView:
 
 def _view(p: ProviderReport, cycles: list[str], cycle: str | None) -> ProviderView:
     themes = p.themes
+    shares = [t.share for t in themes]
     if cycle:
-        # A cycle filter shows only counts that passed the threshold in that cycle.
+        # A cycle filter shows only counts that passed the threshold in that cycle, as shares of that cycle.
         themes = [t for t in themes if t.cycles.get(cycle)]
-    bars = share_bars([t.theme_name for t in themes], [t.share for t in themes], [t.mean_rating for t in themes])
+        total = p.cycle_comments.get(cycle) or 1
+        shares = [(t.cycles.get(cycle) or 0) / total for t in themes]
+    bars = share_bars([t.theme_name for t in themes], shares, [t.mean_rating for t in themes]) if themes else ""
     trends = None
     # Chart only themes with a cycle above the threshold; the table under the chart lists them all.
     charted = {t.theme_name: [t.cycles.get(c) for c in cycles] for t in themes if any(t.cycles.values())}
@@ -36,7 +41,7 @@ def _view(p: ProviderReport, cycles: list[str], cycle: str | None) -> ProviderVi
     heat_ids = list(dict.fromkeys(theme for s in p.subjects for theme in s.themes))
     names = {t.id: t.theme_name for t in p.themes}
     heat_max = max((n for s in p.subjects for n in s.themes.values()), default=1)
-    return ProviderView(p, Markup(bars), trends, [(i, names.get(i, i)) for i in heat_ids], heat_max)
+    return ProviderView(p, themes, Markup(bars), trends, [(i, names.get(i, i)) for i in heat_ids], heat_max)
 
 
 def render_html(report: Report, evidence: dict[int, str], provider: str | None = None, cycle: str | None = None) -> str:

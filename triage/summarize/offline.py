@@ -130,7 +130,7 @@ def _name(request: SummaryRequest, subject: str | None) -> str:
 
 
 def _summary(request: SummaryRequest) -> str:
-    count = len(request.evidence)
+    count = request.comments or len(request.evidence)
     about = f"{count} comment{'s' if count != 1 else ''} about {request.provider}"
     if request.theme_id.startswith(DISCOVERED_PREFIX):
         first = f"{about} {'share' if count != 1 else 'shares'} a concern the taxonomy does not cover"
