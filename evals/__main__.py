@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run a suite")
     run.add_argument("suite", choices=suite_names())
     run.add_argument("--seeds", type=int, default=5)
+    run.add_argument("--methods", help="comma-separated: only these methods (e.g. ours,bertopic)")
+    run.add_argument("--tasks", help="comma-separated: cluster, assign")
     data = sub.add_parser("dataset", help="evaluate on any labelled JSONL/CSV file")
     data.add_argument("path", type=Path)
     data.add_argument("--text-field", default="text")
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.command == "run":
-        return _finish(run_suite(args.suite, args.seeds), args.out)
+        methods = set(args.methods.split(",")) if args.methods else None
+        tasks = set(args.tasks.split(",")) if args.tasks else None
+        return _finish(run_suite(args.suite, args.seeds, methods, tasks), args.out)
     if args.command == "example-survey":
         return _finish(run_suite("example-survey"), args.out)
     if args.command == "dataset":

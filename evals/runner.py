@@ -16,7 +16,7 @@ import numpy as np
 
 from evals.data import DATASETS, Dataset, EmbeddingCache, banking77, clinc150, load_file, stratified_subset
 from evals.methods import OURS, assign_methods, cluster_methods
-from evals.report import MetricRow, Result, Section
+from evals.report import MetricRow, Result, Section, format_section
 from evals.scorers import accuracy, accuracy_any_gold, accuracy_of_answered, macro_f1
 from evals.tasks import Thresholds, assign_section, cluster_sections
 from triage.config import PROJECT_ROOT
@@ -47,10 +47,23 @@ EXAMPLE_SURVEY_THRESHOLDS: Thresholds = {"accuracy": 0.65, "abstention_rate": 0.
 class Runner:
     """Collects sections into one Result; shares the embedding cache across a suite."""
 
-    def __init__(self, suite: str, seeds: int = 5, cache: EmbeddingCache | None = None) -> None:
+    def __init__(
+        self,
+        suite: str,
+        seeds: int = 5,
+        cache: EmbeddingCache | None = None,
+        methods: set[str] | None = None,
+        tasks: set[str] | None = None,
+    ) -> None:
         self.result = Result(suite)
         self.seeds = seeds
         self.cache = cache or EmbeddingCache()
+        self.methods = methods
+        """Only these methods (None = all): lets a long suite run as parallel parts."""
+        self.tasks = tasks
+
+    def _show(self, section: Section) -> None:
+        log.warning("done: %s\n%s", section.title, format_section(section))
 
     def _register(self, data: Dataset) -> None:
         self.result.datasets[data.name] = {
@@ -63,17 +76,24 @@ class Runner:
     def cluster(
         self, data: Dataset, settings: tuple[str, ...] = ("gold", "chosen"), bertopic: bool | None = None
     ) -> None:
+        if self.tasks is not None and "cluster" not in self.tasks:
+            return
         self._register(data.embed(self.cache))
-        sections, items = cluster_sections(
-            data, cluster_methods(bertopic), self.seeds, CLUSTER_THRESHOLDS.get(data.name), settings
-        )
+        methods = [m for m in cluster_methods(bertopic) if self.methods is None or m.name in self.methods]
+        sections, items = cluster_sections(data, methods, self.seeds, CLUSTER_THRESHOLDS.get(data.name), settings)
+        for section in sections:
+            self._show(section)
         self.result.sections += sections
         self.result.items |= items
 
     def assign(self, train: Dataset, test: Dataset) -> None:
+        if self.tasks is not None and "assign" not in self.tasks:
+            return
         self._register(train.embed(self.cache))
         self._register(test.embed(self.cache))
-        section, items = assign_section(train, test, assign_methods(), ASSIGN_THRESHOLDS.get(test.name))
+        methods = [m for m in assign_methods() if self.methods is None or m.name in self.methods]
+        section, items = assign_section(train, test, methods, ASSIGN_THRESHOLDS.get(test.name))
+        self._show(section)
         self.result.sections.append(section)
         self.result.items[section.title] = items
 
@@ -205,8 +225,10 @@ def suite_names() -> list[str]:
     return [*SUITES, *(n for n in EXTERNAL_SUITES if external_available(n)), "full"]
 
 
-def run_suite(name: str, seeds: int = 5) -> Result:
-    r = Runner(name, seeds)
+def run_suite(name: str, seeds: int = 5, methods: set[str] | None = None, tasks: set[str] | None = None) -> Result:
+    """Run a suite; `methods` / `tasks` restrict it to a part (the result file name says which)."""
+    part = "-".join(sorted(methods or [])) + ("-" + "-".join(sorted(tasks)) if tasks else "")
+    r = Runner(f"{name}-{part}" if part else name, seeds, methods=methods, tasks=tasks)
     started = time.perf_counter()
     steps: list[Callable[[Runner], None]]
     if name == "full":
