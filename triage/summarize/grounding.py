@@ -1,6 +1,7 @@
 """Grounding checks for suggested actions: every action must rest on the comments it cites.
 
 An action is dropped (and the drop counted) when
+- its text is not a sentence (fewer than three words of letters: "100", "TBD", an id list);
 - it cites an id that is not among the evidence comments;
 - it quotes a phrase in double quotes that none of its cited comments contains (case-insensitive);
 - its only evidence is comments that look like prompt injection (`looks_like_injection`): such a comment is
@@ -23,6 +24,13 @@ from triage.types import Action, Evidence
 _QUOTED = re.compile(r'"([^"\n]+)"|“([^”\n]+)”|„([^“”\n]+)[“”]')
 _QUOTE_TRIM = " \t.,;:!?\u2026'\u2018\u2019"
 _WORD = re.compile(r"[a-z][a-z'-]{3,}")
+_ANY_WORD = re.compile(r"[^\W\d_]{2,}")
+MIN_ACTION_WORDS = 3
+
+
+def word_count(text: str) -> int:
+    """Words of two or more letters (any script): numbers, ids and symbols do not count."""
+    return len(_ANY_WORD.findall(text))
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -100,7 +108,9 @@ def ground_actions(actions: Iterable[ProposedAction], evidence: Sequence[Evidenc
         cited = list(dict.fromkeys(action.evidence))
         unknown = [i for i in cited if i not in by_id]
         clean = [i for i in cited if i in by_id and i not in flagged]
-        if unknown:
+        if word_count(action.text) < MIN_ACTION_WORDS:
+            dropped.append(f"actions.{index}.text: not an actionable sentence (fewer than {MIN_ACTION_WORDS} words)")
+        elif unknown:
             dropped.append(f"actions.{index}.evidence: {', '.join(map(str, unknown))} not among the comment ids")
         elif not clean:
             dropped.append(f"actions.{index}: cites only comments that address the model rather than the department")

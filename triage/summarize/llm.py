@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triage.errors import InvalidInput, LLMError
 from triage.ports import LLMClient, Summarizer
 from triage.prompting import PromptTemplate
-from triage.summarize.grounding import ground_actions
+from triage.summarize.grounding import ground_actions, word_count
 from triage.types import Action, Evidence, Summary, SummaryRequest
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2
+MIN_SUMMARY_WORDS = 6
 _MAX_ECHOED_ANSWER = 8_000
 
 
@@ -66,7 +67,7 @@ class CheckedAnswer:
 
 
 def parse_answer(content: str, evidence: Sequence[Evidence]) -> CheckedAnswer:
-    """Validate an answer against `SummaryAnswer`, then ground its actions in `evidence`.
+    """Validate an answer against `SummaryAnswer`, check its name and summary are prose, ground its actions.
 
     Ungrounded actions are dropped; the answer is invalid only when none is left.
     """
@@ -79,6 +80,13 @@ def parse_answer(content: str, evidence: Sequence[Evidence]) -> CheckedAnswer:
         answer = SummaryAnswer.model_validate(data)
     except ValidationError as exc:
         raise AnswerInvalid(_describe(exc)) from exc
+    problems = []
+    if word_count(answer.name) < 1 or "_" in answer.name:
+        problems.append("name: write a short name in plain words")
+    if word_count(answer.summary) < MIN_SUMMARY_WORDS:
+        problems.append(f"summary: write two plain sentences (at least {MIN_SUMMARY_WORDS} words)")
+    if problems:
+        raise AnswerInvalid("; ".join(problems))
     grounded = ground_actions(answer.actions, evidence)
     if not grounded.actions:
         known = ", ".join(str(item.id) for item in sorted(evidence, key=lambda e: e.id))

@@ -31,7 +31,7 @@ def test_quoted_phrases(text: str, phrases: list[str]) -> None:
     ("action", "kept_evidence", "reason"),
     [
         (Action(text="Publish a turnaround target.", evidence=[101, 102, 101]), [101, 102], None),
-        (Action(text="Do it.", evidence=[101, 999]), None, "999 not among the comment ids"),
+        (Action(text="Buy more laptops.", evidence=[101, 999]), None, "999 not among the comment ids"),
         (Action(text='Stop the "THREE weeks" wait for laptops.', evidence=[102, 101]), [102, 101], None),
         (Action(text='Stop the "three  weeks." wait.', evidence=[101]), [101], None),
         (Action(text='Fix the "broken printer".', evidence=[101, 102]), None, "1 quoted phrase(s) not found"),
@@ -54,7 +54,7 @@ def test_ground_actions_one_at_a_time(action: Action, kept_evidence: list[int] |
 def test_only_bad_actions_are_dropped_and_reasons_name_positions() -> None:
     actions = [
         Action(text="Publish a turnaround target.", evidence=[101]),
-        Action(text="Do it.", evidence=[5]),
+        Action(text="Buy more laptops.", evidence=[5]),
         Action(text="Reply to every VPN request.", evidence=[103]),
     ]
 
@@ -148,3 +148,15 @@ def test_injection_phrasings_are_flagged(text: str) -> None:
 )
 def test_ordinary_feedback_is_not_flagged(text: str) -> None:
     assert not looks_like_injection(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("100", False), ("1605012473963,1605012473963 (3)", False), ("TBD", False), ("Hire two agents.", True)],
+    ids=["number", "id-list", "one-word", "short-sentence"],
+)
+def test_actions_must_be_sentences(text: str, kept: bool) -> None:
+    grounded = ground_actions([Action(text=text, evidence=[101])], EVIDENCE)
+
+    assert bool(grounded.actions) is kept
+    assert grounded.dropped == ([] if kept else ["actions.0.text: not an actionable sentence (fewer than 3 words)"])

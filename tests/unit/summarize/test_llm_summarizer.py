@@ -80,7 +80,7 @@ def test_malformed_answer_is_reasked_once(
 def test_unknown_evidence_id_is_reasked(
     chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
 ) -> None:
-    chat_server.answer(answer(actions=[{"text": "Do it.", "evidence": [101, 999]}]))
+    chat_server.answer(answer(actions=[{"text": "Buy more laptops.", "evidence": [101, 999]}]))
     chat_server.answer(answer())
 
     summary, _ = run_llm(slow_request)
@@ -95,12 +95,12 @@ def test_unknown_evidence_id_is_reasked(
     "bad",
     [
         answer(extra="x"),
-        answer(actions=[{"text": f"Do {i}.", "evidence": [101]} for i in range(4)]),
+        answer(actions=[{"text": f"Buy {i} more laptops.", "evidence": [101]} for i in range(4)]),
         answer(actions=[]),
         answer(name="x" * 61),
-        answer(actions=[{"text": "Do it.", "evidence": []}]),
-        answer(actions=[{"text": "Do it.", "evidence": ["101"]}]),
-        answer(actions=[{"text": "Do it.", "evidence": [101], "why": "because"}]),
+        answer(actions=[{"text": "Buy more laptops.", "evidence": []}]),
+        answer(actions=[{"text": "Buy more laptops.", "evidence": ["101"]}]),
+        answer(actions=[{"text": "Buy more laptops.", "evidence": [101], "why": "because"}]),
         json.dumps({"name": "n", "summary": "s"}),
         json.dumps([GOOD]),
     ],
@@ -351,7 +351,7 @@ def test_injection_comment_is_stripped_from_an_otherwise_grounded_action(
 def test_second_run_is_served_from_the_cache(
     chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest, tmp_path: Path
 ) -> None:
-    partly_grounded = [*GOOD["actions"], {"text": "Do it.", "evidence": [999]}]
+    partly_grounded = [*GOOD["actions"], {"text": "Buy more laptops.", "evidence": [999]}]
     chat_server.answer(answer(actions=partly_grounded))
 
     first, one = run_llm(slow_request, cache_dir=tmp_path)
@@ -402,7 +402,7 @@ def test_a_cached_answer_that_no_longer_validates_is_replaced(
     tmp_path: Path,
 ) -> None:
     messages = prompt.render(**{k: v for k, v in slow_request.model_dump().items() if k in prompt.variables})
-    stale = answer(actions=[{"text": "Do it.", "evidence": [999]}])  # valid under older, laxer rules
+    stale = answer(actions=[{"text": "Buy more laptops.", "evidence": [999]}])  # valid under older, laxer rules
     schema = narrow_schema(prompt.schema, [e.id for e in slow_request.evidence])
     AnswerCache(tmp_path).put(cache_key("fake-model", messages, schema, prompt.schema_name), stale)
     chat_server.answer(answer())
@@ -460,21 +460,44 @@ def test_narrow_schema_does_not_touch_the_prompt_schema(prompt: PromptTemplate) 
 def test_raw_control_characters_inside_strings_are_accepted(
     chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
 ) -> None:
-    chat_server.answer(answer(summary="Line one.\nLine two.").replace("\\n", "\n"))
+    chat_server.answer(answer(summary="Laptops arrive weeks late.\nTickets sit for days.").replace("\\n", "\n"))
 
     summary, summarizer = run_llm(slow_request)
 
-    assert summary.summary == "Line one.\nLine two."
+    assert summary.summary == "Laptops arrive weeks late.\nTickets sit for days."
     assert summarizer.calls == 1
 
 
 def test_strict_types_still_apply_after_lenient_json(
     chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
 ) -> None:
-    bad = answer(actions=[{"text": "Do it.", "evidence": [True]}])
+    bad = answer(actions=[{"text": "Buy more laptops.", "evidence": [True]}])
     chat_server.answer(bad)
     chat_server.answer(bad)
 
     summary, _ = run_llm(slow_request)
 
     assert summary.summarizer.startswith("offline (llm failed")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"name": "payroll_employee"}, "name: write a short name in plain words"),
+        ({"name": "42"}, "name: write a short name in plain words"),
+        ({"summary": "department"}, "summary: write two plain sentences (at least 6 words)"),
+        ({"actions": [{"text": "100", "evidence": [100 + 1]}]}, "actions.0.text: not an actionable sentence"),
+    ],
+    ids=["identifier-name", "number-name", "one-word-summary", "number-action"],
+)
+def test_answers_that_are_not_prose_are_reasked(
+    chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest, changes: dict[str, Any], problem: str
+) -> None:
+    # What gemma3 270M (a base model) wrote while following the schema exactly.
+    chat_server.answer(answer(**changes))
+    chat_server.answer(answer())
+
+    summary, _ = run_llm(slow_request)
+
+    assert_llm_summary(summary)
+    assert problem in chat_server.requests[1].messages[-1]["content"]
