@@ -66,6 +66,14 @@ def test_llm_writes_the_summary_and_usage_is_counted(
     assert status is not None and status.llm_calls == 1 and status.llm_tokens > 0
     prompt = chat_server.requests[0].messages[-1]["content"]
     assert '<comment id="1">' in prompt and "three weeks" in prompt
+
+    # Re-running the report costs no call: the validated answer comes from the cache.
+    asked = len(chat_server.requests)
+    again = pipeline.start_run(services, report.dataset_id)
+    asyncio.run(pipeline.analyze(services, again))
+    (cached,) = pipeline.get_report(services, again).providers[0].themes
+    assert len(chat_server.requests) == asked
+    assert cached.name == answer["name"] and cached.summarizer == "llm:fake-model"
     services.close()
 
 

@@ -10,14 +10,15 @@ from triage.config import Settings
 from triage.embed.cache import embed_cached
 from triage.errors import Conflict, NotFound, TriageError
 from triage.ingest.language import detect_language
-from triage.llm.openai_chat import OpenAIChatClient
+from triage.llm import CachedLLMClient, OpenAIChatClient
 from triage.pipeline.services import Services, base_theme_model
-from triage.ports import Summarizer
+from triage.ports import LLMClient, Summarizer
 from triage.prompting.templates import load_prompt
 from triage.report.build import build_report, summary_request, theme_groups
 from triage.sentiment import score_sentiment_by_language
 from triage.store.sql import NewAssignment
 from triage.summarize.llm import LLMSummarizer
+from triage.summarize.names import dedupe_names
 from triage.summarize.offline import OfflineSummarizer
 from triage.summarize.playbook import load_playbook
 from triage.themes.analyze import analyze_themes
@@ -33,7 +34,7 @@ Progress = Callable[[float, str], None]
 SUMMARY_CONCURRENCY = 4
 
 
-def _summarizer(settings: Settings, client: OpenAIChatClient | None) -> Summarizer:
+def _summarizer(settings: Settings, client: LLMClient | None) -> Summarizer:
     offline = OfflineSummarizer(load_playbook(settings.models_dir / "playbook.toml"))
     if client is None:
         return offline
@@ -92,14 +93,18 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     progress(0.7, "summaries")
     # The HTTP client lives on this run's event loop: opened here, closed when the summaries are done.
     client = OpenAIChatClient(settings.llm) if settings.llm.enabled else None
+    llm: LLMClient | None = client
+    if client is not None and settings.llm.cache:
+        # Validated answers are kept by (model, prompt, inputs): re-running a report costs no calls.
+        llm = CachedLLMClient(client, settings.data_dir / "llm_cache")
+    requests = [summary_request(g, comments, analysis, vectors) for g in shown]
     try:
-        summarizer = _summarizer(settings, client)
-        summaries = await _summarize_all(
-            summarizer, [summary_request(g, comments, analysis, vectors) for g in shown], progress
-        )
+        summarizer = _summarizer(settings, llm)
+        summaries = await _summarize_all(summarizer, requests, progress)
     finally:
         if client is not None:
             await client.aclose()
+    summaries = dedupe_names(summaries, requests, [t.name for t in services.taxonomy.themes])
     report = build_report(
         run_id=run_id,
         dataset_id=dataset_id,
