@@ -167,6 +167,9 @@ def test_demo_without_serving(tmp_path: Path) -> None:
     assert report.with_suffix(".json").is_file() and report.with_suffix(".csv").is_file()
 
     assert re.search(r"API docs\s+http://127\.0\.0\.1:8000/schema\s", proc.stdout), describe(proc)
+    assert re.search(r"report page\s+http://127\.0\.0\.1:8000/login\?next=/reports/[0-9a-f]+\s", proc.stdout), describe(
+        proc
+    )
 
     key_line = re.search(r"local admin key\s+(trg_\S+)\s+\(saved in (\S+)\)", proc.stdout)
     assert key_line, describe(proc)

@@ -50,6 +50,7 @@ def demo(
     console.print(
         f"""
 [bold green]Example survey analysed.[/bold green]
+  report page        {base}/login?next=/reports/{run_id}   (sign in with the key below)
   report (Markdown)  {data_dir / "reports" / f"{run_id}.md"}   (also .json and .csv beside it)
   report (API)       curl -H "X-API-Key: $(cat {key_file.resolve()})" "{base}/v1/reports/{run_id}?format=md"
   API docs           {base}/schema   (Swagger UI: {base}/schema/swagger)
