@@ -8,6 +8,7 @@ every shown action cites evidence ids of its own group.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -92,7 +93,9 @@ def check(summary: Summary, request: SummaryRequest, model: str) -> str:
     return "validated" if summary.summarizer.startswith("llm:") else "fallback"
 
 
-def test_each_summary_validates_or_is_flagged(server_settings: LLMSettings, outcomes: Outcomes) -> None:
+def test_each_summary_validates_or_is_flagged(
+    server_settings: LLMSettings, outcomes: Outcomes, caplog: pytest.LogCaptureFixture
+) -> None:
     async def go() -> tuple[list[Summary], LLMSummarizer, str]:
         client = OpenAIChatClient(server_settings)
         try:
@@ -102,7 +105,8 @@ def test_each_summary_validates_or_is_flagged(server_settings: LLMSettings, outc
             await client.aclose()
 
     started = time.perf_counter()
-    summaries, summarizer, form = asyncio.run(go())
+    with caplog.at_level(logging.WARNING, logger="triage"):
+        summaries, summarizer, form = asyncio.run(go())
     elapsed = time.perf_counter() - started
 
     for (case, req), summary in zip(REQUESTS.items(), summaries, strict=True):
@@ -119,7 +123,9 @@ def test_each_summary_validates_or_is_flagged(server_settings: LLMSettings, outc
     assert all(a.evidence != [injected_id] for a in summaries[2].actions)
     assert not any("fire" in a.text.lower() for a in summaries[2].actions)
     usage = summarizer.usage()
-    outcomes.add("usage", "usage", form=form, wall_seconds=round(elapsed, 1), **vars(usage))
+    # Why answers were refused (safe to keep: positions, ids and parser messages, never comment text).
+    reasons = [r.getMessage().split(": ", 1)[-1] for r in caplog.records if "llm summary failed" in r.getMessage()]
+    outcomes.add("usage", "usage", form=form, wall_seconds=round(elapsed, 1), refusals=reasons, **vars(usage))
     assert form in FORMATS
     assert usage.calls >= len(REQUESTS) and usage.fallbacks == sum(1 for s in summaries if "llm failed" in s.summarizer)
 
