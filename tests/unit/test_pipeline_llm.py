@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.unit.llm.fake_chat_server import FakeChatServer
 from triage import pipeline
@@ -22,14 +19,6 @@ SLOW = [
     "Password resets take two days every time.",
     "Took a fortnight to get a monitor.",
 ]
-
-
-@pytest.fixture
-def chat_server() -> Iterator[FakeChatServer]:
-    server = FakeChatServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _run(

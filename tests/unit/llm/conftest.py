@@ -1,19 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.unit.llm.fake_chat_server import FakeChatServer
 from triage.config import LLMSettings
-
-
-@pytest.fixture
-def chat_server() -> Iterator[FakeChatServer]:
-    server = FakeChatServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,14 +50,6 @@ def slow_request() -> SummaryRequest:
             Evidence(id=104, text="The backlog is huge and the queue never moves.", rating=2),
         ],
     )
-
-
-@pytest.fixture
-def chat_server() -> Iterator[FakeChatServer]:
-    server = FakeChatServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
