@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, Base, CommentRow, DatasetRow, RunRow, utcnow
+from triage.store.migrate import upgrade_to_head
+from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, CommentRow, DatasetRow, RunRow, utcnow
 from triage.types import Comment, NewComment, Role, RunStatus, TrackedAction, UrgentComment
 
 KEY_PREFIX = "trg_"
@@ -68,7 +69,7 @@ class SqlStore:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        upgrade_to_head(self.engine)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
