@@ -12,11 +12,11 @@ import numpy.typing as npt
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import silhouette_score
 
 from evals.data import Dataset
 from evals.scorers import ABSTAIN
 from triage.themes.classifier import NgramEmbeddingClassifier
-from triage.themes.cluster import subject_clusters
 from triage.themes.clustering import cluster_vectors
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,26 @@ def tfidf_kmeans(data: Dataset, k: int | None, seed: int) -> Labels:
     return labels
 
 
+def silhouette_kmeans(vectors: npt.NDArray[np.float32], seed: int) -> Labels:
+    """The product's subject clustering before `cluster_vectors`: k-means (4 restarts), k = 3..min(20, n/15)
+    chosen by cosine silhouette (on at most 3,000 sampled points)."""
+    n = len(vectors)
+    best: tuple[float, Labels] | None = None
+    for c in range(3, max(4, min(20, n // 15)) + 1):
+        labels = KMeans(n_clusters=c, random_state=seed, n_init=4).fit_predict(vectors).astype(np.int64)
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = float(silhouette_score(vectors, labels, metric="cosine", sample_size=min(n, 3000), random_state=seed))
+        if best is None or score > best[0]:
+            best = (score, labels)
+    assert best is not None
+    return best[1]
+
+
 def minilm_kmeans(data: Dataset, k: int | None, seed: int) -> Labels:
-    """The classic embedding baseline; with k unknown, the product's current subject clustering (silhouette, k<=20)."""
+    """The classic embedding baseline; with k unknown, the product's former subject clustering (silhouette, k<=20)."""
     if k is None:
-        return subject_clusters(_vectors(data), None, seed=seed).labels
+        return silhouette_kmeans(_vectors(data), seed)
     labels: Labels = KMeans(n_clusters=k, random_state=seed, n_init=1).fit_predict(_vectors(data)).astype(np.int64)
     return labels
 
@@ -91,7 +107,7 @@ def cluster_methods(include_bertopic: bool | None = None) -> list[ClusterMethod]
     methods = [
         ClusterMethod(OURS, ours_cluster, True, "MiniLM + kNN graph, spectral embedding, k-means (triage)"),
         ClusterMethod("tfidf-kmeans", tfidf_kmeans, False, "TF-IDF + k-means"),
-        ClusterMethod("minilm-kmeans", minilm_kmeans, True, "MiniLM + k-means; k unknown: product today"),
+        ClusterMethod("minilm-kmeans", minilm_kmeans, True, "MiniLM + k-means; k unknown: silhouette (product before)"),
     ]
     if include_bertopic is None:
         include_bertopic = bertopic_available()

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
+from sklearn.cluster import AgglomerativeClustering
 
 from triage.ports import Vectors
+from triage.themes.clustering import cluster_vectors
 
 log = logging.getLogger(__name__)
 Labels = npt.NDArray[np.int64]
-MINIBATCH_ABOVE = 20_000
 
 
 @dataclass(frozen=True)
@@ -25,39 +24,30 @@ class Clustering:
     centroids: Vectors
 
 
-def _kmeans(vectors: Vectors, k: int, seed: int) -> Clustering:
-    model: KMeans | MiniBatchKMeans
-    if len(vectors) > MINIBATCH_ABOVE:
-        model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096)
-    else:
-        model = KMeans(n_clusters=k, random_state=seed, n_init=4)
-    labels = model.fit_predict(vectors)
-    centroids = model.cluster_centers_ / np.linalg.norm(model.cluster_centers_, axis=1, keepdims=True)
-    return Clustering(labels.astype(np.int64), centroids.astype(np.float32))
+def centroids_of(vectors: Vectors, labels: Labels) -> Vectors:
+    """Unit-length mean vector of each label 0..max(labels)."""
+    k = int(labels.max()) + 1 if len(labels) else 0
+    sums = np.zeros((k, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, vectors)
+    norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    centroids: Vectors = (sums / norms).astype(np.float32)
+    return centroids
 
 
 def subject_clusters(vectors: Vectors, k: int | None = None, seed: int = 0) -> Clustering:
-    """K-means on unit vectors; k chosen by cosine silhouette when not given."""
+    """Subjects: `clustering.cluster_vectors` (kNN graph, spectral embedding, k-means); k by eigengap when not given.
+
+    Labels are renumbered 0..k-1 with no gaps; centroids are the members' unit mean vectors. Seeded and
+    deterministic: the same vectors, k and seed give the same clustering.
+    """
     n = len(vectors)
     if n < 4:
         return Clustering(np.zeros(n, dtype=np.int64), vectors[:1].copy() if n else vectors)
-    if k is not None:
-        return _kmeans(vectors, min(k, n), seed)
-    candidates = [c for c in range(3, max(4, min(20, n // 15)) + 1) if c < n]
-    best: tuple[float, Clustering] | None = None
-    for c in candidates:
-        clustering = _kmeans(vectors, c, seed)
-        if len(set(clustering.labels.tolist())) < 2:
-            continue
-        score = float(
-            silhouette_score(vectors, clustering.labels, metric="cosine", sample_size=min(n, 3000), random_state=seed)
-        )
-        log.debug("subjects k=%d silhouette=%.3f", c, score)
-        if best is None or score > best[0]:
-            best = (score, clustering)
-    assert best is not None
-    log.info("subjects: k=%d (silhouette %.3f)", len(best[1].centroids), best[0])
-    return best[1]
+    result = cluster_vectors(vectors, k or None, seed=seed, k_max=max(3, min(20, n // 15)))
+    _, labels = np.unique(result.labels, return_inverse=True)
+    labels = labels.astype(np.int64).ravel()
+    log.info("subjects: k=%d for %d comments", int(labels.max()) + 1, n)
+    return Clustering(labels, centroids_of(vectors, labels))
 
 
 @dataclass(frozen=True)
