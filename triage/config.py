@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     embed_model: str = "minilm"
     embed_batch_size: int = 64
+    embed_micro_batch: int = Field(
+        default=64,
+        ge=0,
+        description="Concurrent small encode calls share one forward pass, up to this many texts; 0 = off.",
+    )
     resources_dir: Path = PROJECT_ROOT
     respondent_key: SecretStr | None = None
     llm: LLMSettings = LLMSettings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,6 +23,16 @@ class ModelEntry(BaseModel):
     licence: str
     dimensions: int
     max_seq_length: int
+    runtime: Literal["sentence-transformers", "onnx"] = "sentence-transformers"
+    tokenizer_module: str | None = None
+    """onnx: the package module whose `get_model_path()` holds the model's `tokenizer.json`."""
+    space: str | None = None
+    """Alias whose vectors these stand in for (the same weights, quantised); fitted heads follow it."""
+
+    @property
+    def vector_space(self) -> str:
+        """The name models fitted on these vectors record: `space` when set, else the alias."""
+        return self.space or self.alias
 
 
 def load_model_entry(models_dir: Path, alias: str) -> ModelEntry:
