@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ from triage.types import CommentIn, NewComment, RowError
 
 FIELDS = set(CommentIn.model_fields)
 UNSPECIFIED_PROVIDER = "Unspecified"
+# C0 controls but tab and newlines, DEL: invisible in every export, and NUL is refused by Postgres.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def hash_respondent(respondent: str, key: bytes) -> str:
@@ -26,9 +29,15 @@ def hash_respondent(respondent: str, key: bytes) -> str:
     return hmac.new(key, respondent.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def clean_text(value: str) -> str:
+    """Without control characters and lone surrogates (a JSON escape can carry one; UTF-8 cannot store it)."""
+    value = CONTROL.sub("", value)
+    return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip()
+        value = clean_text(value).strip()
         return value or None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -55,6 +64,8 @@ def _reason(exc: ValidationError) -> str:
 def validate_row(fields: dict[str, Any]) -> CommentIn:
     """Validate one row's known fields (unknown columns are ignored); raises ValidationError."""
     known = {k: _clean(v) for k, v in fields.items() if k in FIELDS}
+    if isinstance(known.get("text"), int | float | dt.date):  # a spreadsheet cell holding only a number or date
+        known["text"] = str(known["text"])
     if known.get("text") is None:
         raise ValueError("text: missing or empty")
     if "rating" in known:

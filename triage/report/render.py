@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 
 from triage.types import Report
 
@@ -83,10 +84,31 @@ def to_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def escape_cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """`csv.writer` whose every text cell is escaped: provider names and summaries come from uploaded data."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([escape_cell(v) for v in row])
+
+
 def to_csv(report: Report) -> str:
     """One row per (provider, theme) with the numbers, per-cycle counts and the actions joined."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     numbers = ["count", "respondents", "share", "mean_rating", "negative_share", "mean_sentiment", "trend"]
     numbers += [f"count_{c}" for c in report.cycles]
     writer.writerow(["provider", "theme_id", "theme", *numbers, "summarizer", "summary", "actions"])
