@@ -172,6 +172,25 @@ class UrgentComment(Record):
     redacted_text: str
 
 
+class RunUsage(Record):
+    """What a run cost: wall time and the LLM's work. In the run status and the report footer."""
+
+    summarizer: str
+    """"offline" or the LLM's model name."""
+    seconds: float = 0.0
+    """Wall time of the whole run."""
+    embed_seconds: float = 0.0
+    summary_seconds: float = 0.0
+    llm_calls: int = 0
+    """Requests that reached the LLM server (cache hits excluded, re-asks included)."""
+    llm_tokens: int = 0
+    llm_cache_hits: int = 0
+    fallbacks: int = 0
+    """Summaries the offline summariser wrote because the LLM's answer was refused (each flagged)."""
+    dropped_actions: int = 0
+    """Suggested actions dropped because their evidence did not hold."""
+
+
 class RunStatus(Record):
     id: str
     dataset_id: str
@@ -183,6 +202,7 @@ class RunStatus(Record):
     finished_at: dt.datetime | None = None
     llm_calls: int = 0
     llm_tokens: int = 0
+    usage: RunUsage | None = None
 
 
 class ReportSubject(Record):
@@ -218,6 +238,8 @@ class ReportTheme(Record):
     """Comments per cycle, oldest first; None where that cycle's group is under the anonymity threshold."""
     trend: Trend | None = None
     """Last cycle against the one before it; None with fewer than two cycles."""
+    dropped_actions: int = 0
+    """Suggested actions dropped from this theme's summary because their evidence did not hold."""
 
 
 class SubjectThemes(Record):
@@ -263,6 +285,7 @@ class Report(Record):
     embed_model: str
     cycles: list[str] = []
     providers: list[ProviderReport]
+    usage: RunUsage | None = None
 
 
 SentimentLabel = Literal["negative", "mixed", "neutral", "positive"]

@@ -38,6 +38,7 @@ def test_report_respects_the_threshold_and_cites_real_evidence(analysed: Any) ->
             assert 0 < theme.share <= 1 and 1 <= len(theme.actions) <= 3
             assert theme.summarizer == "offline" and theme.summary and theme.name
             assert theme.negative_share is not None and theme.mean_sentiment is not None
+            assert theme.dropped_actions == 0
             assert len(theme.quote_languages) == len(theme.quotes)
             if theme.id == "praise":
                 assert theme.mean_sentiment > 0
@@ -49,6 +50,8 @@ def test_report_respects_the_threshold_and_cites_real_evidence(analysed: Any) ->
                     assert services.sql.comment_labels(comment_id)[0] == theme.id
             for quote in theme.quotes:
                 assert "@" not in quote
+    assert report.usage is not None and report.usage.summarizer == "offline"
+    assert report.usage.llm_calls == 0 and report.usage.seconds >= report.usage.embed_seconds > 0
 
 
 def test_rerun_is_stable_and_embeds_nothing_new(analysed: Any) -> None:

@@ -53,6 +53,11 @@ def test_llm_writes_the_summary_and_usage_is_counted(
     assert theme.name == answer["name"] and theme.actions[0].evidence == [1, 2, 3]
     status = services.sql.run(run_id)
     assert status is not None and status.llm_calls == 1 and status.llm_tokens > 0
+    assert status.usage is not None and status.usage == report.usage
+    assert status.usage.summarizer == "llm:fake-model" and status.usage.llm_calls == 1
+    assert status.usage.llm_tokens == status.llm_tokens and status.usage.fallbacks == 0
+    assert status.usage.seconds >= status.usage.summary_seconds > 0
+    assert "1 LLM calls" in pipeline.render_report(services, run_id, "md")
     prompt = chat_server.requests[0].messages[-1]["content"]
     assert '<comment id="1">' in prompt and "three weeks" in prompt
 
@@ -63,6 +68,9 @@ def test_llm_writes_the_summary_and_usage_is_counted(
     (cached,) = pipeline.get_report(services, again).providers[0].themes
     assert len(chat_server.requests) == asked
     assert cached.name == answer["name"] and cached.summarizer == "llm:fake-model"
+    again_status = services.sql.run(again)
+    assert again_status is not None and again_status.usage is not None
+    assert (again_status.usage.llm_calls, again_status.usage.llm_cache_hits) == (0, 1)
     services.close()
 
 
@@ -76,4 +84,8 @@ def test_llm_garbage_falls_back_to_the_offline_summary_and_says_so(
     assert theme.summarizer.startswith("offline (llm failed")
     assert theme.actions and all(set(a.evidence) <= set(range(1, 7)) for a in theme.actions)
     assert len(chat_server.requests) == 2
+    status = services.sql.run(run_id)
+    assert status is not None and status.usage is not None
+    assert (status.usage.fallbacks, status.usage.llm_calls) == (1, 2)
+    assert "1 fell back to the offline summariser" in pipeline.render_report(services, run_id, "md")
     services.close()

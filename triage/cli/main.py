@@ -19,7 +19,7 @@ from triage.config import Settings
 from triage.errors import TriageError
 from triage.ingest.readers import RawRow, detect_format, read_file
 from triage.logging_setup import configure_logging
-from triage.report.render import FORMATS
+from triage.report.render import FORMATS, describe_usage
 from triage.store.sql import SqlStore
 from triage.types import IngestReport
 
@@ -110,6 +110,8 @@ def analyze(dataset: Annotated[str, typer.Argument(help="Dataset id or name.")])
         top = ", ".join(f"{t.name} ({t.count})" for t in p.themes[:3])
         table.add_row(p.provider, str(p.comments), top, str(p.withheld.count))
     console.print(table)
+    if report.usage is not None:
+        console.print(describe_usage(report.usage), markup=False, highlight=False)
     console.print(f"run [bold]{run_id}[/bold]: `triage report {run_id} --format md`")
 
 

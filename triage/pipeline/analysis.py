@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from triage.config import Settings
@@ -17,13 +18,14 @@ from triage.prompting.templates import load_prompt
 from triage.report.build import build_report, summary_request, theme_groups
 from triage.sentiment import score_sentiment_by_language
 from triage.store.sql import NewAssignment
-from triage.summarize.llm import LLMSummarizer
+from triage.summarize.llm import LLMSummarizer, LLMUsage
 from triage.summarize.names import dedupe_names
 from triage.summarize.offline import OfflineSummarizer
 from triage.summarize.playbook import load_playbook
 from triage.themes.analyze import analyze_themes
 from triage.types import (
     Report,
+    RunUsage,
     Sentiment,
     Summary,
     SummaryRequest,
@@ -72,6 +74,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     comments = services.sql.comments(dataset_id)
     if not comments:
         raise Conflict(f"dataset {dataset_id} has no comments to analyse")
+    started = time.perf_counter()
     progress(0.02, "embedding")
     texts = [c.text for c in comments]
     vectors = await asyncio.to_thread(
@@ -81,6 +84,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         texts,
         on_progress=lambda done, total: progress(0.02 + 0.48 * done / max(total, 1), "embedding"),
     )
+    embed_seconds = time.perf_counter() - started
     progress(0.5, "themes")
     base = await asyncio.to_thread(base_theme_model, services)
     analysis = await asyncio.to_thread(
@@ -98,12 +102,14 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         # Validated answers are kept by (model, prompt, inputs): re-running a report costs no calls.
         llm = CachedLLMClient(client, settings.data_dir / "llm_cache")
     requests = [summary_request(g, comments, analysis, vectors) for g in shown]
+    summaries_started = time.perf_counter()
     try:
         summarizer = _summarizer(settings, llm)
         summaries = await _summarize_all(summarizer, requests, progress)
     finally:
         if client is not None:
             await client.aclose()
+    summary_seconds = time.perf_counter() - summaries_started
     summaries = dedupe_names(summaries, requests, [t.name for t in services.taxonomy.themes])
     report = build_report(
         run_id=run_id,
@@ -141,14 +147,54 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
             assignments.append(
                 NewAssignment(comment_id=c.id, kind="sentiment", label=mood.label, confidence=mood.score, rank=0)
             )
-    calls = getattr(summarizer, "calls", 0)
-    tokens = getattr(summarizer, "tokens", 0)
-    if fallbacks := getattr(summarizer, "fallbacks", 0):
-        log.warning("run %s: %d of %d summaries fell back to the offline summariser", run_id, fallbacks, len(shown))
-    services.sql.finish_run(run_id, report.model_dump(mode="json"), assignments, calls, tokens)
+    usage = _usage(
+        summarizer,
+        list(summaries.values()),
+        f"llm:{settings.llm.model}" if llm is not None else "offline",
+        seconds=time.perf_counter() - started,
+        embed_seconds=embed_seconds,
+        summary_seconds=summary_seconds,
+    )
+    report = report.model_copy(update={"usage": usage})
+    if usage.fallbacks:
+        log.warning(
+            "run %s: %d of %d summaries fell back to the offline summariser", run_id, usage.fallbacks, len(shown)
+        )
+    services.sql.finish_run(run_id, report.model_dump(mode="json"), assignments, usage)
     progress(1.0, "done")
-    log.info("run %s succeeded: %d comments, %d themes shown, %d llm calls", run_id, len(comments), len(shown), calls)
+    log.info(
+        "run %s succeeded: %d comments, %d themes shown, %d llm calls, %.1f s",
+        run_id,
+        len(comments),
+        len(shown),
+        usage.llm_calls,
+        usage.seconds,
+    )
     return report
+
+
+def _usage(
+    summarizer: Summarizer,
+    summaries: list[Summary],
+    summarizer_name: str,
+    *,
+    seconds: float,
+    embed_seconds: float,
+    summary_seconds: float,
+) -> RunUsage:
+    """The run's cost record; the LLM counters come from the summariser when it used an LLM."""
+    llm = summarizer.usage() if isinstance(summarizer, LLMSummarizer) else LLMUsage()
+    return RunUsage(
+        summarizer=summarizer_name,
+        seconds=round(seconds, 3),
+        embed_seconds=round(embed_seconds, 3),
+        summary_seconds=round(summary_seconds, 3),
+        llm_calls=llm.calls,
+        llm_tokens=llm.tokens,
+        llm_cache_hits=llm.cache_hits,
+        fallbacks=llm.fallbacks,
+        dropped_actions=sum(s.dropped_actions for s in summaries),
+    )
 
 
 def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment | None], list[str]]:

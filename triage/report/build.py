@@ -250,6 +250,7 @@ def _report_theme(
         keywords=analysis.theme_keywords.get(group.theme_id, []),
         summary=summary.summary,
         summarizer=summary.summarizer,
+        dropped_actions=summary.dropped_actions,
         quotes=[comments[i].text for i in quotes],
         subjects=[ReportSubject(id=s, name=analysis.subject_info[s].name, count=n) for s, n in subjects],
         actions=summary.actions,

@@ -8,6 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from triage.report.charts import cycle_trends, share_bars
+from triage.report.render import describe_usage
 from triage.types import ProviderReport, Report, ReportTheme
 
 _ENV = Environment(loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
@@ -56,6 +57,7 @@ def render_html(report: Report, evidence: dict[int, str], provider: str | None =
         provider=provider,
         cycle=cycle if cycle in report.cycles else None,
         all_providers=[p.provider for p in report.providers],
+        usage=describe_usage(report.usage) if report.usage else None,
     )
 
 

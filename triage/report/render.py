@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from triage.types import Report
+from triage.types import Report, RunUsage
 
 FORMATS = ("json", "md", "csv")
 
@@ -17,6 +17,21 @@ def _pct(share: float) -> str:
 
 def _count(value: int | None) -> str:
     return "<k" if value is None else str(value)
+
+
+def describe_usage(usage: RunUsage) -> str:
+    """One line of what the run cost, for report footers."""
+    parts = [f"analysed in {usage.seconds:.1f} s (embedding {usage.embed_seconds:.1f} s)"]
+    if usage.summarizer == "offline":
+        parts.append(f"summaries by the offline summariser in {usage.summary_seconds:.1f} s, no LLM calls")
+    else:
+        parts.append(
+            f"summaries by {usage.summarizer} in {usage.summary_seconds:.1f} s: {usage.llm_calls} LLM calls, "
+            f"{usage.llm_tokens} tokens, {usage.llm_cache_hits} answers from the cache, "
+            f"{usage.fallbacks} fell back to the offline summariser (flagged)"
+        )
+    parts.append(f"{usage.dropped_actions} suggested actions dropped for evidence that did not hold")
+    return "; ".join(parts) + "."
 
 
 def to_markdown(report: Report) -> str:
@@ -81,6 +96,8 @@ def to_markdown(report: Report) -> str:
             for quote in t.quotes:
                 lines += [f"> {quote}", ""]
             lines += [f"*Written by: {t.summarizer}. Keywords: {', '.join(t.keywords)}.*", ""]
+    if report.usage is not None:
+        lines += ["---", "", f"*Cost: {describe_usage(report.usage)}*", ""]
     return "\n".join(lines)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.errors import Conflict
 from triage.store.migrate import upgrade_to_head
 from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, CommentRow, DatasetRow, RunRow, utcnow
-from triage.types import Comment, NewComment, Role, RunStatus, TrackedAction, UrgentComment
+from triage.types import Comment, NewComment, Role, RunStatus, RunUsage, TrackedAction, UrgentComment
 
 KEY_PREFIX = "trg_"
 
@@ -53,6 +54,14 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` URLs use psycopg 3 (the driver installed), not SQLAlchemy's psycopg2."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -65,9 +74,13 @@ class SqlStore:
     """All relational reads and writes; each method is one short transaction."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True)
+        url = database_url(url)
         if url.startswith("sqlite"):
+            self.engine: Engine = create_engine(url)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            # A server may drop idle connections (restarts, timeouts): check before handing one out.
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         upgrade_to_head(self.engine)
 
@@ -217,24 +230,31 @@ class SqlStore:
             )
 
     def finish_run(
-        self, run_id: str, report: dict[str, Any], assignments: Sequence[NewAssignment], llm_calls: int, llm_tokens: int
+        self, run_id: str, report: dict[str, Any], assignments: Sequence[NewAssignment], usage: RunUsage
     ) -> None:
-        """Store the results and mark the run succeeded, in one transaction."""
+        """Store the results and mark the run succeeded, in one transaction; a run succeeds once.
+
+        Two workers finishing the same run (a job retried while its first worker still ran) would both
+        store assignments; the conditional update lets the first one win and rolls the second back.
+        """
         with self._session() as s:
-            s.add_all(AssignmentRow(run_id=run_id, **a.__dict__) for a in assignments)
-            s.execute(
+            marked = s.execute(
                 update(RunRow)
-                .where(RunRow.id == run_id)
+                .where(RunRow.id == run_id, RunRow.status != "succeeded")
                 .values(
                     status="succeeded",
                     progress=1.0,
                     stage="done",
                     report=report,
-                    llm_calls=llm_calls,
-                    llm_tokens=llm_tokens,
+                    llm_calls=usage.llm_calls,
+                    llm_tokens=usage.llm_tokens,
+                    usage=usage.model_dump(mode="json"),
                     finished_at=utcnow(),
                 )
             )
+            if not marked.rowcount:  # type: ignore[attr-defined]
+                raise Conflict(f"run {run_id} has already finished")
+            s.add_all(AssignmentRow(run_id=run_id, **a.__dict__) for a in assignments)
 
     def fail_unfinished_runs(self, reason: str) -> int:
         """Mark queued or running runs failed (after a restart nothing is still working on them)."""
@@ -355,4 +375,5 @@ def _run_status(row: RunRow) -> RunStatus:
         finished_at=_aware(row.finished_at),
         llm_calls=row.llm_calls,
         llm_tokens=row.llm_tokens,
+        usage=RunUsage.model_validate(row.usage) if row.usage else None,
     )

@@ -2,13 +2,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import make_settings
 from triage.store.sql import SqlStore
-from triage.types import NewComment
+from triage.types import NewComment, RunUsage
 
 
 @pytest.fixture
 def sql(tmp_path: Path) -> SqlStore:
-    return SqlStore(f"sqlite:///{tmp_path / 't.db'}")
+    """SQLite in tmp_path, or a fresh Postgres database on the postgres back-end."""
+    return SqlStore(make_settings(tmp_path).db_url)
 
 
 def _comment(text: str, content_hash: str) -> NewComment:
@@ -51,7 +53,7 @@ def test_unfinished_runs_are_failed_on_restart(sql: SqlStore) -> None:
     dataset = sql.get_or_create_dataset("d", None)
     queued = sql.create_run(dataset, None)
     done = sql.create_run(dataset, None)
-    sql.finish_run(done, {"x": 1}, [], 0, 0)
+    sql.finish_run(done, {"x": 1}, [], RunUsage(summarizer="offline"))
     assert sql.fail_unfinished_runs("restart") == 1
     run = sql.run(queued)
     assert run is not None and run.status == "failed" and run.error == "restart"
