@@ -281,6 +281,9 @@ class Report(Record):
     created_at: dt.datetime
     comments: int
     min_respondents: int
+    redactions_in_output: int | None = None
+    """Spans of personal data the output audit (triage/report/audit.py) removed from this report's generated text
+    (summaries, names, actions, quotes); None for a report not audited yet."""
     taxonomy_version: str
     embed_model: str
     cycles: list[str] = []

@@ -15,6 +15,7 @@ from triage.llm import CachedLLMClient, OpenAIChatClient
 from triage.pipeline.services import Services, base_theme_model
 from triage.ports import LLMClient, Summarizer
 from triage.prompting.templates import load_prompt
+from triage.report.audit import audit_report
 from triage.report.build import build_report, summary_request, theme_groups
 from triage.sentiment import score_sentiment_by_language
 from triage.store.sql import NewAssignment
@@ -126,6 +127,8 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         sentiments=sentiments,
         languages=languages,
     )
+    # Every generated text (LLM or offline) is audited for personal data before the report is stored or shown.
+    report = await asyncio.to_thread(audit_report, report)
     analysis.model.save(settings.artifacts_dir / run_id)
     assignments = [
         NewAssignment(comment_id=c.id, kind="theme", label=t.id, confidence=t.confidence, rank=rank)

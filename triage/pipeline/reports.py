@@ -6,6 +6,7 @@ import datetime as dt
 
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.pipeline.services import Services
+from triage.report.audit import audited
 from triage.report.render import render
 from triage.types import (
     Report,
@@ -21,7 +22,7 @@ def get_report(services: Services, run_id: str) -> Report:
         raise Conflict(f"run {run_id} is {status.status}; its report is not ready")
     data = services.sql.run_report(run_id)
     assert data is not None
-    return Report.model_validate(data)
+    return audited(Report.model_validate(data))  # a report stored before the output audit existed gets it now
 
 
 def accept_action(

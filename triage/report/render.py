@@ -98,6 +98,8 @@ def to_markdown(report: Report) -> str:
             lines += [f"*Written by: {t.summarizer}. Keywords: {', '.join(t.keywords)}.*", ""]
     if report.usage is not None:
         lines += ["---", "", f"*Cost: {describe_usage(report.usage)}*", ""]
+    if report.redactions_in_output is not None:
+        lines += [f"*Output audit: {report.redactions_in_output} spans of personal data redacted from its text.*", ""]
     return "\n".join(lines)
 
 
