@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.errors import Conflict
 from triage.store.migrate import upgrade_to_head
-from triage.store.tables import ActionRow, ApiKeyRow, AssignmentRow, CommentRow, DatasetRow, RunRow, utcnow
+from triage.store.tables import (
+    ActionRow,
+    ApiKeyRow,
+    AssignmentRow,
+    AuditEventRow,
+    CommentRow,
+    DatasetRow,
+    RunRow,
+    utcnow,
+)
 from triage.types import Comment, NewComment, Role, RunStatus, RunUsage, TrackedAction, UrgentComment
 
 KEY_PREFIX = "trg_"
@@ -35,6 +44,39 @@ class KeyInfo:
     id: int
     role: Role
     name: str
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What `triage keys list` shows of a key: never the key nor its hash."""
+
+    id: int
+    prefix: str
+    role: str
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event: who (key id, name, role) did what to which target, when, from where, with what outcome."""
+
+    id: int
+    at: dt.datetime
+    key_id: int | None
+    key_name: str | None
+    role: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    format: str | None
+    status: int
+    method: str
+    path: str
+    client: str | None
+    user_agent: str | None
 
 
 @dataclass(frozen=True)
@@ -205,8 +247,9 @@ class SqlStore:
             return row.id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
+        """Progress, stage or status of a run; a succeeded run is final (a late duplicate worker changes nothing)."""
         with self._session() as s:
-            s.execute(update(RunRow).where(RunRow.id == run_id).values(**fields))
+            s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status != "succeeded").values(**fields))
 
     def run(self, run_id: str) -> RunStatus | None:
         with self._session() as s:
@@ -320,13 +363,63 @@ class SqlStore:
             return KeyInfo(row.id, row.role, row.name)  # type: ignore[arg-type]
 
     def revoke_key(self, prefix: str) -> bool:
+        """Revoke the active key(s) with this prefix, or with this id when `prefix` is all digits."""
+        match = ApiKeyRow.id == int(prefix) if prefix.isdigit() else ApiKeyRow.prefix == prefix
         with self._session() as s:
             result = s.execute(
-                update(ApiKeyRow)
-                .where(ApiKeyRow.prefix == prefix, ApiKeyRow.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+                update(ApiKeyRow).where(match, ApiKeyRow.revoked_at.is_(None)).values(revoked_at=utcnow())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def list_keys(self) -> list[KeyRecord]:
+        with self._session() as s:
+            rows = s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id))
+            return [
+                KeyRecord(
+                    id=r.id,
+                    prefix=r.prefix,
+                    role=r.role,
+                    name=r.name,
+                    created_at=_aware(r.created_at) or utcnow(),
+                    last_used_at=_aware(r.last_used_at),
+                    revoked_at=_aware(r.revoked_at),
+                )
+                for r in rows
+            ]
+
+    # audit log
+
+    def add_audit_event(self, **fields: Any) -> int:
+        """Record one event (the columns of `AuditEventRow`; `at` defaults to now)."""
+        with self._session() as s:
+            row = AuditEventRow(**fields)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def audit_events(
+        self,
+        action: str | None = None,
+        key_id: int | None = None,
+        target_id: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Newest first."""
+        query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+        if action:
+            query = query.where(AuditEventRow.action == action)
+        if key_id is not None:
+            query = query.where(AuditEventRow.key_id == key_id)
+        if target_id:
+            query = query.where(AuditEventRow.target_id == target_id)
+        if since is not None:
+            query = query.where(AuditEventRow.at >= since)
+        with self._session() as s:
+            return [
+                AuditRecord(**{c: getattr(r, c) for c in AuditRecord.__dataclass_fields__} | {"at": _aware(r.at)})
+                for r in s.scalars(query)
+            ]
 
 
 def _action(row: ActionRow) -> TrackedAction:
