@@ -23,7 +23,7 @@ from triage.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 INTERNAL_FEEDBACK_FILE = DATASETS / "internal_feedback" / "comments.jsonl"
-EXTERNAL_SUITES = ("summaries", "sentiment", "multilingual", "urgent")
+EXTERNAL_SUITES = ("summaries", "sentiment", "multilingual", "urgent", "redaction")
 """Suites under evals/suites/ with their own code (owned elsewhere), run when their module exists."""
 
 # Thresholds for ours: regression guards set a little below the measured values (evals/README.md).
