@@ -18,6 +18,7 @@ from triage import __version__, pipeline
 from triage.api.actions import ACTION_ROUTES
 from triage.api.auth import LoginRequired, provide_caller, role_guard
 from triage.api.controllers import ROUTES
+from triage.api.examples import EXAMPLE_ROUTES
 from triage.api.jobs import JobWorker
 from triage.api.pages import PAGES, login_redirect
 from triage.api.problems import HANDLERS
@@ -55,7 +56,7 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         return found
 
     return Litestar(
-        route_handlers=[*ROUTES, *ACTION_ROUTES, *PAGES],
+        route_handlers=[*ROUTES, *ACTION_ROUTES, *EXAMPLE_ROUTES, *PAGES],
         lifespan=[lifespan],
         guards=[role_guard],
         dependencies={

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from triage.assess.urgency import UrgencyDetector
 from triage.config import Settings
 from triage.embed.cache import embed_cached
-from triage.embed.factory import load_embedder
 from triage.embed.manifest import ModelEntry, load_model_entry
+from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.ports import Embedder
 from triage.store.chroma import ChromaVectorStore, open_chroma
 from triage.store.sql import SqlStore
-from triage.themes.analyze import fit_theme_model
-from triage.themes.model import ThemeModel, taxonomy_hash
-from triage.themes.taxonomy import load_taxonomy
+from triage.themes.model import ThemeModel, taxonomy_hash, training_examples
+from triage.themes.taxonomy import ExampleStore, load_taxonomy
 from triage.types import (
     Taxonomy,
 )
@@ -45,14 +44,14 @@ class Services:
     urgency: UrgencyDetector
     _embedder: Embedder | None = None
     _base_model: ThemeModel | None = None
+    _base_key: str = ""
     _run_models: dict[str, ThemeModel] = field(default_factory=dict)
 
     @property
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (ingest alone does not need it)."""
         if self._embedder is None:
-            s = self.settings
-            self._embedder = load_embedder(self.model_entry, s.embed_batch_size, s.embed_micro_batch)
+            self._embedder = SentenceTransformerEmbedder(self.model_entry, batch_size=self.settings.embed_batch_size)
         return self._embedder
 
     def close(self) -> None:
@@ -72,20 +71,28 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
         _embedder=embedder,
         taxonomy=load_taxonomy(settings.models_dir / "taxonomy.toml"),
         respondent_key=_respondent_key(settings),
-        urgency=UrgencyDetector.load(settings.models_dir / "urgency", embed_model=entry.vector_space),
+        urgency=UrgencyDetector.load(settings.models_dir / "urgency", embed_model=entry.alias),
     )
 
 
 def base_theme_model(services: Services) -> ThemeModel:
-    """The taxonomy classifier before any run, fitted on the taxonomy's example comments."""
-    if services._base_model is None or taxonomy_hash(services._base_model.taxonomy) != taxonomy_hash(services.taxonomy):
-        examples = [e for t in services.taxonomy.themes for e in t.examples]
-        vectors = embed_cached(services.embedder, services.vectors, examples)
+    """The taxonomy classifier before any run: the taxonomy's examples plus the organisation's labelled ones."""
+    store = theme_examples(services)
+    key = taxonomy_hash(services.taxonomy) + store.digest()
+    if services._base_model is None or services._base_key != key:
+        texts, labels = training_examples(services.taxonomy, store.all())
+        vectors = embed_cached(services.embedder, services.vectors, texts)
         s = services.settings.themes
-        services._base_model = fit_theme_model(
-            services.taxonomy, vectors, services.embedder.alias, s.min_confidence, s.secondary_confidence
+        services._base_model = ThemeModel.fit(
+            services.taxonomy, texts, labels, vectors, services.embedder.alias, s.min_confidence, s.secondary_confidence
         )
+        services._base_key = key
     return services._base_model
+
+
+def theme_examples(services: Services) -> ExampleStore:
+    """The organisation's own labelled examples (redacted), kept in the data dir."""
+    return ExampleStore(services.settings.data_dir / "theme_examples.jsonl")
 
 
 def run_model(services: Services, run_id: str | None) -> tuple[ThemeModel, str | None]:

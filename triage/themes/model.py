@@ -13,6 +13,7 @@ import numpy.typing as npt
 from triage.errors import ModelMismatch
 from triage.ports import Vectors
 from triage.themes.classifier import NgramEmbeddingClassifier
+from triage.themes.taxonomy import LabelledExample
 from triage.types import Taxonomy, ThemeScore
 
 MAX_THEMES = 3
@@ -29,6 +30,21 @@ class DiscoveredTheme:
 
 def taxonomy_hash(taxonomy: Taxonomy) -> str:
     return hashlib.sha256(taxonomy.model_dump_json().encode()).hexdigest()[:16]
+
+
+def training_examples(taxonomy: Taxonomy, extra: list[LabelledExample] | None = None) -> tuple[list[str], list[str]]:
+    """Texts and theme ids to fit on: the taxonomy's examples, then an organisation's own labelled examples.
+
+    Examples of a theme the taxonomy no longer has are left out.
+    """
+    texts = [e for t in taxonomy.themes for e in t.examples]
+    labels = [t.id for t in taxonomy.themes for _ in t.examples]
+    known = {t.id for t in taxonomy.themes}
+    for example in extra or []:
+        if example.theme_id in known:
+            texts.append(example.text)
+            labels.append(example.theme_id)
+    return texts, labels
 
 
 class ThemeModel:
@@ -50,6 +66,21 @@ class ThemeModel:
         self.secondary_confidence = secondary_confidence
         self.discovered = discovered or []
         self._names = {t.id: t.name for t in taxonomy.themes} | {d.id: d.name for d in self.discovered}
+
+    @classmethod
+    def fit(
+        cls,
+        taxonomy: Taxonomy,
+        texts: list[str],
+        labels: list[str],
+        vectors: Vectors,
+        embed_model: str,
+        min_confidence: float,
+        secondary_confidence: float,
+    ) -> ThemeModel:
+        """Fit the taxonomy classifier on labelled texts (see `training_examples`), vectors in the same order."""
+        classifier = NgramEmbeddingClassifier().fit(texts, vectors, labels)
+        return cls(taxonomy, classifier, embed_model, min_confidence, secondary_confidence)
 
     def name_of(self, theme_id: str) -> str:
         return self._names.get(theme_id, theme_id)
