@@ -1,4 +1,8 @@
-"""Shared fixtures: the real embedding model (loaded once), stores in temp dirs, API keys."""
+"""Shared fixtures: the real embedding model (loaded once), stores in temp dirs, API keys.
+
+`TRIAGE_TEST_BACKEND=postgres` runs the same tests on Postgres and a Chroma server (tests/servers): each
+data dir then gets its own database in both, through TRIAGE_DATABASE_URL and TRIAGE_CHROMA_URL.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from tests.servers import backend, backend_env, stop_servers
 from triage import pipeline
 from triage.config import PROJECT_ROOT, Settings
 from triage.embed.manifest import load_model_entry
@@ -25,8 +30,28 @@ def embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(load_model_entry(PROJECT_ROOT / "models", "minilm"))
 
 
+def pytest_report_header() -> str:
+    return f"triage back-end: {backend()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _backend_servers() -> Iterator[None]:
+    """On the postgres back-end, one Postgres cluster and one Chroma server for the session."""
+    backend_env()
+    yield
+    stop_servers()
+
+
+@pytest.fixture(autouse=True)
+def _backend_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings made in a test (of `tmp_path / "data"`) use that data dir's databases on the servers."""
+    for name, value in backend_env(str(tmp_path / "data")).items():
+        monkeypatch.setenv(name, value)
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
+    urls = {name.removeprefix("TRIAGE_").lower(): url for name, url in backend_env(str(data_dir)).items()}
+    return Settings(data_dir=data_dir, **{**urls, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

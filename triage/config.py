@@ -57,6 +57,21 @@ class ApiSettings(BaseModel):
     max_rows: int = 200_000
 
 
+class JobSettings(BaseModel):
+    """The shared job queue, used when the database is Postgres (procrastinate)."""
+
+    run_in_api: bool = Field(default=True, description="API processes work on jobs too (else only `triage worker`).")
+    concurrency: int = Field(default=1, ge=1, description="Analyses one process runs at once.")
+    heartbeat_s: float = Field(default=5.0, gt=0, description="How often a worker tells the database it is alive.")
+    stalled_after_s: float = Field(
+        default=30.0, gt=0, description="A worker silent this long is gone: its job is queued again."
+    )
+    poll_s: float = Field(default=5.0, gt=0, description="How often workers look for new and stalled jobs.")
+    shutdown_timeout_s: float = Field(
+        default=20.0, ge=0, description="On shutdown, wait this long for a running job, then queue it again."
+    )
+
+
 class Settings(BaseSettings):
     """All configuration of the service, CLI and pipeline."""
 
@@ -78,6 +93,7 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     themes: ThemeSettings = ThemeSettings()
     api: ApiSettings = ApiSettings()
+    jobs: JobSettings = JobSettings()
     log_level: str = "INFO"
 
     @property

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import backend_env
+
 # The console script of the venv running the tests, so the tests work in any venv.
 TRIAGE = Path(sys.executable).parent / "triage"
 ROLES = ("admin", "manager", "hr", "integrator")
@@ -38,6 +40,7 @@ def triage_env(data_dir: Path) -> dict[str, str]:
         COLUMNS="200",  # rich wraps at the console width; keep each printed line on one line
         NO_COLOR="1",
     )
+    env.update(backend_env(str(data_dir)))  # TRIAGE_TEST_BACKEND=postgres: this data dir's server databases
     return env
 
 

@@ -19,12 +19,13 @@ from triage.api.actions import ACTION_ROUTES
 from triage.api.auth import LoginRequired, provide_caller, role_guard
 from triage.api.controllers import ROUTES
 from triage.api.examples import EXAMPLE_ROUTES
-from triage.api.jobs import JobWorker
+from triage.api.jobs import open_jobs
 from triage.api.pages import PAGES, login_redirect
 from triage.api.problems import HANDLERS
 from triage.config import Settings
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: the server stopped before the run finished"
 
 
 def create_app(settings: Settings, services: pipeline.Services | None = None) -> Litestar:
@@ -33,21 +34,22 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = services if services is not None else await asyncio.to_thread(pipeline.open_services, settings)
-        failed = opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
+        jobs = open_jobs(opened)
+        # In-process jobs die with their process; shared-queue jobs are re-queued when their worker is gone.
+        failed = 0 if jobs.shared else opened.sql.fail_unfinished_runs(INTERRUPTED)
         if failed:
             log.warning("marked %d interrupted runs failed", failed)
         # Load and fit everything the triage path uses now, so the first request is fast.
         await asyncio.to_thread(pipeline.warm_up, opened)
-        jobs = JobWorker(opened)
-        jobs.start()
+        await jobs.start()
         app.state.services = opened
         app.state.jobs = jobs
         try:
             yield
         finally:
             await jobs.stop()
-            # Single process: a run this server was working on can no longer finish.
-            opened.sql.fail_unfinished_runs("interrupted: the server stopped before the run finished")
+            if not jobs.shared:  # single process: a run this server was working on can no longer finish
+                opened.sql.fail_unfinished_runs(INTERRUPTED)
             if services is None:
                 opened.close()
 

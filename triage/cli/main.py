@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -140,13 +141,46 @@ def report(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes (more than 1 needs Postgres: TRIAGE_DATABASE_URL).")
+    ] = 1,
 ) -> None:
     """Serve the API (OpenAPI at /schema)."""
     import uvicorn
 
     from triage.api.app import create_app
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="warning")
+    settings = Settings()
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    if not settings.db_url.startswith("postgres"):
+        # Each process would keep its own job queue and fail the others' runs when it restarts.
+        err.print("[red]error:[/red] --workers above 1 needs TRIAGE_DATABASE_URL on Postgres (the shared job queue)")
+        raise typer.Exit(code=2)
+    SqlStore(settings.db_url).close()  # migrate once before the processes start
+    uvicorn.run("triage.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Work on analysis jobs from the shared queue (Postgres) until stopped; API processes do too by default."""
+    from triage.api.jobs import run_worker
+
+    settings = Settings()
+    if not settings.db_url.startswith("postgres"):
+        err.print("[red]error:[/red] `triage worker` needs TRIAGE_DATABASE_URL on Postgres (the shared job queue)")
+        raise typer.Exit(code=2)
+
+    async def work() -> None:
+        services = await asyncio.to_thread(pipeline.open_services, settings)
+        try:
+            await run_worker(services)
+        finally:
+            services.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(work())
 
 
 class RoleChoice(StrEnum):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import chromadb
 import numpy as np
 import numpy.typing as npt
 from chromadb.api import ClientAPI
+from chromadb.config import DEFAULT_DATABASE, DEFAULT_TENANT
 from chromadb.config import Settings as ChromaSettings
 
 from triage.errors import ConfigurationError
@@ -21,18 +22,52 @@ _CHUNK = 1000
 
 
 def open_chroma(path: Path | None = None, url: str | None = None) -> ClientAPI:
-    """A Chroma client with telemetry off: `HttpClient` when `url` is given, else on-disk at `path`."""
+    """A Chroma client with telemetry off: `HttpClient` when `url` is given, else on-disk at `path`.
+
+    A URL may name a tenant and database, `http://host:8000/?tenant=t&database=d` (default: Chroma's
+    defaults); a named database is created when missing.
+    """
     settings = ChromaSettings(anonymized_telemetry=False)
     if url:
         parsed = urlparse(url)
-        if not parsed.hostname:
+        if not parsed.hostname or parsed.scheme not in ("http", "https"):
             raise ConfigurationError(f"bad Chroma URL: {url!r}")
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-        return chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings)
+        query = parse_qs(parsed.query)
+        tenant = query.get("tenant", [DEFAULT_TENANT])[0]
+        database = query.get("database", [DEFAULT_DATABASE])[0]
+        ssl = parsed.scheme == "https"
+        if database != DEFAULT_DATABASE:
+            _ensure_database(parsed.hostname, port, ssl, tenant, database)
+        return chromadb.HttpClient(
+            host=parsed.hostname, port=port, ssl=ssl, settings=settings, tenant=tenant, database=database
+        )
     if path is None:
         raise ConfigurationError("Chroma needs a path or a URL")
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _ensure_database(host: str, port: int, ssl: bool, tenant: str, database: str) -> None:
+    admin = chromadb.AdminClient(
+        ChromaSettings(
+            anonymized_telemetry=False,
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            chroma_server_ssl_enabled=ssl,
+        )
+    )
+    try:
+        admin.get_database(database, tenant=tenant)
+    except Exception:  # chromadb raises its own NotFoundError, or a plain error on older servers
+        try:
+            admin.create_database(database, tenant=tenant)
+        except Exception as exc:  # created meanwhile by another process: fine if it exists now
+            try:
+                admin.get_database(database, tenant=tenant)
+            except Exception:
+                raise ConfigurationError(f"cannot create Chroma database {database!r}") from exc
 
 
 class ChromaVectorStore:
