@@ -53,8 +53,16 @@ class ThemeSettings(BaseModel):
 
 
 class ApiSettings(BaseModel):
-    max_upload_bytes: int = 20_000_000
+    max_upload_bytes: int = Field(
+        default=20_000_000, ge=1, description="Largest request body (upload or JSON) in bytes; larger is a 413."
+    )
     max_rows: int = 200_000
+    triage_per_minute: int = Field(
+        default=600, ge=0, description="POST /v1/triage* requests per API key per minute (0: no limit); over it, 429."
+    )
+    uploads_per_hour: int = Field(
+        default=60, ge=0, description="Uploads and analysis runs per API key per hour (0: no limit); over it, 429."
+    )
 
 
 class JobSettings(BaseModel):

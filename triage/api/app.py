@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from triage import __version__, pipeline
 from triage.api.actions import ACTION_ROUTES
-from triage.api.auth import LoginRequired, provide_caller, role_guard
+from triage.api.auth import AccessControl, LoginRequired, provide_caller, role_guard
 from triage.api.controllers import ROUTES
 from triage.api.examples import EXAMPLE_ROUTES
 from triage.api.jobs import open_jobs
@@ -67,6 +67,7 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         },
         exception_handlers={**HANDLERS, LoginRequired: login_redirect},
         request_max_body_size=settings.api.max_upload_bytes,
+        plugins=[AccessControl(settings.api)],  # audit log, rate limits per key, documented problems
         openapi_config=OpenAPIConfig(
             title="triage",
             version=__version__,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage import pipeline
 from triage.api.auth import READ_ALL, check_owner
-from triage.errors import InvalidInput, NotFound
+from triage.errors import Conflict, InvalidInput, NotFound
 from triage.pipeline import Services
 from triage.report.render import render
 from triage.store.sql import KeyInfo
@@ -68,6 +69,7 @@ async def _upload_rows(request: Request[Any, Any, Any], services: Services, call
         data = await file.read()
         name = form.get("name")
         filename = file.filename or "upload.csv"
+        _check_name(services, caller, name if isinstance(name, str) and name.strip() else Path(filename).stem)
         return await _in_thread(
             pipeline.ingest_bytes, services, data, filename, name if isinstance(name, str) else None, caller.id
         )
@@ -80,22 +82,35 @@ async def _upload_rows(request: Request[Any, Any, Any], services: Services, call
             detail = "; ".join(f"{loc}: {e['msg']}" for loc, e in zip(locations, exc.errors(), strict=True))
             raise InvalidInput(detail, field=locations[0].split(".")[0]) from exc
         rows = list(enumerate(upload.rows, start=1))
+        _check_name(services, caller, upload.name)
         return await _in_thread(pipeline.ingest_rows, services, rows, upload.name, caller.id)
     raise InvalidInput("send JSON {name, rows} or a multipart form with a 'file' part", field="content-type")
+
+
+def _check_name(services: Services, caller: KeyInfo, name: str) -> None:
+    """A manager may add rows only to a dataset they own: a shared name would mix their rows into another's report."""
+    found = services.sql.dataset_by_name(name.strip())
+    if found is not None and caller.role == "manager" and found.owner_key_id != caller.id:
+        raise Conflict("a dataset with this name belongs to another key: choose another name")
 
 
 async def _in_thread(fn: Callable[..., IngestReport], *args: Any) -> IngestReport:
     return await anyio.to_thread.run_sync(fn, *args)
 
 
-@post("/v1/datasets", opt={"roles": ("manager", "admin")}, status_code=201)
+@post("/v1/datasets", opt={"roles": ("manager", "admin"), "rate_limit": "upload"}, status_code=201)
 async def upload_dataset(request: Request[Any, Any, Any], services: Services, caller: KeyInfo) -> IngestReport:
     """Upload survey rows: JSON `{name, rows}` or multipart `file` (CSV, JSONL, XLSX) with optional `name`."""
     report: IngestReport = await _upload_rows(request, services, caller)
     return report
 
 
-@post("/v1/datasets/{dataset_id:str}/runs", opt={"roles": ("manager", "admin")}, status_code=202, sync_to_thread=True)
+@post(
+    "/v1/datasets/{dataset_id:str}/runs",
+    opt={"roles": ("manager", "admin"), "rate_limit": "upload"},
+    status_code=202,
+    sync_to_thread=True,
+)
 def create_run(dataset_id: str, services: Services, caller: KeyInfo, request: Request[Any, Any, Any]) -> RunCreated:
     """Start a theme analysis in the background."""
     dataset = services.sql.dataset(dataset_id)
@@ -121,7 +136,7 @@ def get_run(run_id: str, services: Services, caller: KeyInfo) -> RunStatus:
     return _visible_run(services, caller, run_id)
 
 
-@get("/v1/reports/{run_id:str}", opt={"roles": ("manager", *READ_ALL)}, sync_to_thread=True)
+@get("/v1/reports/{run_id:str}", opt={"roles": ("manager", *READ_ALL), "audit": "report.read"}, sync_to_thread=True)
 def get_report(
     run_id: str,
     services: Services,
@@ -136,13 +151,15 @@ def get_report(
     return Response(render(report, format), media_type=MEDIA[format])
 
 
-@post("/v1/triage", opt={"roles": ("integrator", "admin")}, status_code=200, sync_to_thread=True)
+@post(
+    "/v1/triage", opt={"roles": ("integrator", "admin"), "rate_limit": "triage"}, status_code=200, sync_to_thread=True
+)
 def triage_comment(data: TriageRequest, services: Services) -> TriageResult:
     """One comment -> primary theme, secondary themes with confidences, redacted text. No LLM on this path."""
     return pipeline.triage_text(services, data.text, data.provider)
 
 
-@get("/v1/comments/{comment_id:int}", opt={"roles": READ_ALL}, sync_to_thread=True)
+@get("/v1/comments/{comment_id:int}", opt={"roles": READ_ALL, "audit": "comment.read"}, sync_to_thread=True)
 def get_comment(comment_id: int, services: Services) -> CommentOut:
     """A stored (redacted) comment and its themes in the newest run: the evidence behind an action."""
     comment = services.sql.comment(comment_id)
@@ -164,7 +181,7 @@ def get_comment(comment_id: int, services: Services) -> CommentOut:
     )
 
 
-@get("/v1/urgent", opt={"roles": ("hr",)}, sync_to_thread=True)
+@get("/v1/urgent", opt={"roles": ("hr",), "audit": "urgent.read"}, sync_to_thread=True)
 def urgent_queue(services: Services) -> list[UrgentComment]:
     """Comments that need escalation now (HR only; never withheld from HR, never shown to other roles)."""
     return services.sql.urgent_comments()

@@ -32,7 +32,11 @@ def _safe_next(url: str) -> str:
     return url if url.startswith("/") and not url.startswith("//") else "/"
 
 
-@get("/reports/{run_id:str}", opt={"roles": ("manager", *READ_ALL), "page": True}, sync_to_thread=True)
+@get(
+    "/reports/{run_id:str}",
+    opt={"roles": ("manager", *READ_ALL), "page": True, "audit": "report.page"},
+    sync_to_thread=True,
+)
 def report_page(
     run_id: str, services: Services, caller: KeyInfo, provider: str | None = None, cycle: str | None = None
 ) -> Response[str]:

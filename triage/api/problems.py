@@ -5,8 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
@@ -28,10 +39,14 @@ TABLE: dict[type[errors.TriageError], tuple[int, str, str]] = {
 }
 
 
-def problem(status: int, type_: str, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, type_: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     body = {"type": TYPE_BASE + type_, "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def triage_error_handler(_: Request[Any, Any, Any], exc: errors.TriageError) -> Response[dict[str, Any]]:
@@ -41,8 +56,8 @@ def triage_error_handler(_: Request[Any, Any, Any], exc: errors.TriageError) -> 
             break
     else:
         status, type_, title = 500, "internal", "Internal error"
-    extra = {"field": exc.field} if isinstance(exc, errors.InvalidInput) and exc.field else {}
-    return problem(status, type_, title, exc.detail, **extra)
+    extra: dict[str, Any] = {"field": exc.field} if isinstance(exc, errors.InvalidInput) and exc.field else {}
+    return problem(status, type_, title, exc.detail, None, **extra)
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -58,7 +73,16 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         log.error("HTTP %d: %s", status, type(exc).__name__)
         return problem(status, "internal", "Internal error", "the server failed; see its log")
-    return problem(status, f"http-{status}", str(exc.detail or "error"), str(exc.detail or "error"))
+    # Litestar's own headers (Allow on a 405, RateLimit-* on a 429) are kept.
+    headers = {str(k): str(v) for k, v in (exc.headers or {}).items()}
+    if status == 429:
+        headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+        detail = f"rate limit of this API key reached; retry in {headers['Retry-After']} s"
+        return problem(429, "rate-limited", "Too many requests", detail, headers=headers)
+    if status == 413:
+        return problem(413, "payload-too-large", "Payload too large", "the request body is over the size limit")
+    # Litestar's details name the problem (e.g. 'Method Not Allowed'), never a request's values.
+    return problem(status, f"http-{status}", str(exc.detail or "error"), str(exc.detail or "error"), headers=headers)
 
 
 def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -72,3 +96,83 @@ HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
+
+
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["type", "title", "status", "detail"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, description="A URI naming the kind of problem."),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING, description="Never comment text, keys or prompts."),
+        "field": Schema(type=OpenAPIType.STRING, description="The input at fault, when one is."),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                properties={"field": Schema(type=OpenAPIType.STRING), "message": Schema(type=OpenAPIType.STRING)},
+            ),
+        ),
+    },
+)
+DOCUMENTED = {
+    400: "Invalid input (problem+json names the field).",
+    401: "Missing, unknown or revoked API key.",
+    403: "The key's role may not do this.",
+    404: "Not found, or not visible to this key.",
+    409: "Not possible in the current state (e.g. the run has not finished).",
+    413: "The request body is over the size limit.",
+    429: "Rate limit of this API key reached; retry after Retry-After seconds.",
+    500: "The server failed (details only in its log).",
+}
+
+
+def _problem_response(status: int) -> OpenAPIResponse:
+    headers: dict[str, OpenAPIHeader | Reference] | None = None
+    if status == 429:
+        headers = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER), description="Seconds.")}
+    return OpenAPIResponse(
+        description=DOCUMENTED[status],
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference("#/components/schemas/Problem"))},
+        headers=headers,
+    )
+
+
+def _statuses(operation: Operation, opt: dict[str, Any], method: str) -> list[int]:
+    statuses = [500]
+    has_input = bool(operation.parameters) or operation.request_body is not None or method in ("POST", "PUT", "PATCH")
+    if has_input:
+        statuses += [400, 413]
+    if opt.get("roles") is not None:
+        statuses += [401, 403, 404, 409]
+    if opt.get("rate_limit"):
+        statuses.append(429)
+    return sorted(statuses)
+
+
+def document_problems(app: Litestar) -> None:
+    """Every operation lists the problems it can answer; public ones are marked as needing no key.
+
+    Run at start-up, before the schema is first served (Litestar builds it once and caches it).
+    """
+    schema = app.openapi_schema
+    schema.components = schema.components or Components()
+    schema.components.schemas = {**(schema.components.schemas or {}), "Problem": PROBLEM_SCHEMA}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or schema.paths is None or route.path_format not in schema.paths:
+            continue
+        item = schema.paths[route.path_format]
+        for handler in route.route_handlers:
+            if not handler.include_in_schema:
+                continue
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower(), None)
+                if not isinstance(operation, Operation):
+                    continue
+                responses = dict(operation.responses or {})
+                for status in _statuses(operation, handler.opt, method):
+                    responses.setdefault(str(status), _problem_response(status))
+                operation.responses = responses
+                if handler.opt.get("roles") is None:
+                    operation.security = []
