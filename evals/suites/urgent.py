@@ -1,25 +1,23 @@
-"""Urgent comments: curated rules, logistic-regression heads (n-grams, MiniLM, both) and rules OR head.
+"""Urgent comments: the shipped detector (MiniLM head OR curated rules) on held-out comments, and how it was chosen.
 
-Choices are made on the dev split of evals/datasets/urgent (each head's C by 5-fold cross-validated
-average precision, its threshold on the out-of-fold probabilities); test is only reported, and so is
-`fresh.jsonl`, 56 comments written after the detector was frozen to see how it does on wording its
-authors had not seen while writing the rules. The rules were written with the whole set in view, then
-corrected on dev and on six comments of the two other sets below, so dev cannot measure them.
-Also counted: how many comments of two other sets of ordinary internal feedback the shipped detector
-flags: all of evals/datasets/sentiment and the test split of evals/datasets/internal_feedback (nobody
-wrote urgent comments into them on purpose, but a few are).
-The heads also train on the English dev split of internal_feedback as extra non-urgent comments: without
-them, a head trained on our short labelled comments alone flagged 14% of that set's longer, detailed complaints.
-Run: `python -m evals.suites.urgent [--json PATH] [--fit]`; `--fit` refits models/urgency/head.json on dev first.
+- `dev` of evals/datasets/urgent/comments.jsonl is the only split any choice looks at (`--fit`: feature set, C,
+  scale by 5-fold cross-validation; the threshold for out-of-fold recall 0.97; see triage.assess.training),
+  with extra non-urgent comments (EXTRA_NEGATIVES) in every fold.
+- `test` is only reported; so is `probe.jsonl`, written after the head was frozen (the honest number), and the
+  example survey (examples/survey.csv; the six comments its README lists as needing escalation).
+- Also counted: comments flagged in ordinary-feedback sets nobody trained on (false alarms, or real cases).
+Run: `python -m evals.suites.urgent [--json PATH] [--fit]`; `--fit` refits models/urgency/head.{json,npz} first.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
 import time
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,43 +27,35 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold
 
-from triage.assess import CATEGORIES, UrgencyDetector, UrgencyHead, UrgencyRules
-from triage.assess.head import FEATURE_SETS, inputs, ngrams
+from triage.assess import CATEGORIES, Prototypes, UrgencyDetector, UrgencyRules
+from triage.assess import training as tr
 from triage.config import PROJECT_ROOT
+from triage.ingest.language import detect_language
 
-DATA = PROJECT_ROOT / "evals" / "datasets" / "urgent" / "comments.jsonl"
-FRESH = PROJECT_ROOT / "evals" / "datasets" / "urgent" / "fresh.jsonl"
-"""56 comments written after the detector was frozen (commit 9f05e42), only ever reported."""
-HELD_OUT = ("test", "fresh")
-INTERNAL_FEEDBACK = PROJECT_ROOT / "evals" / "datasets" / "internal_feedback" / "comments.jsonl"
-OTHER_SETS = {
-    "sentiment": (PROJECT_ROOT / "evals" / "datasets" / "sentiment" / "comments.jsonl", None),
-    "internal_feedback test": (INTERNAL_FEEDBACK, "test"),
-}
+DATASETS = PROJECT_ROOT / "evals" / "datasets"
+DATA = DATASETS / "urgent" / "comments.jsonl"
+PROBE = DATASETS / "urgent" / "probe.jsonl"
+"""Written after the head was frozen (see the dataset README); only ever reported."""
+SURVEY = PROJECT_ROOT / "examples" / "survey.csv"
+SURVEY_URGENT = {"ex-0056", "ex-0093", "ex-0175", "ex-0305", "ex-0310", "ex-0355"}
+"""The comments evals/datasets/example_survey/README.md lists under 'Comments that need escalation'."""
+INTERNAL_FEEDBACK = DATASETS / "internal_feedback" / "comments.jsonl"
+MULTILINGUAL = DATASETS / "multilingual" / "comments.jsonl"
+SENTIMENT = DATASETS / "sentiment" / "comments.jsonl"
 POSSIBLY_URGENT = {"if-0004", "if-0036", "if-0296", "if-0403"}
-"""internal_feedback dev comments that describe a blocked fire exit, a health email forwarded around, a
-password posted in a public channel and a stolen laptop with customer data: kept out of the extra negatives."""
+"""internal_feedback dev comments about a blocked fire exit, a forwarded health email, a password posted in a
+public channel and a stolen laptop with customer data: kept out of the extra negatives."""
 MODEL_DIR = PROJECT_ROOT / "models" / "urgency"
 EMBED_MODEL = "minilm"
 THRESHOLDS = {"test_recall": 0.95, "test_precision": 0.70}
-C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
-CATEGORY_C = 10.0
-HEAD_ALONE_PRECISION = 0.75
-"""A head used alone gets the threshold with the best out-of-fold recall at this precision or more."""
-HEAD_IN_OR_PRECISION = 0.95
-"""Beside the rules, a head only adds hits it is sure of: the lowest threshold above which its out-of-fold
-precision never drops below this."""
-PRODUCT = "shipped detector (product)"
+LICENCE = "CC0-1.0 (fitted on the project's own CC0 datasets; MiniLM vectors: Apache-2.0 model)"
+PRODUCT = "shipped detector"
 Row = dict[str, Any]
 Vectors = npt.NDArray[np.float32]
 
 
-def load(path: Path = DATA) -> list[Row]:
+def load(path: Path) -> list[Row]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -76,268 +66,256 @@ def embed(texts: list[str]) -> Vectors:
     return SentenceTransformerEmbedder(load_model_entry(PROJECT_ROOT / "models", EMBED_MODEL)).encode(texts)
 
 
-def features(kind: str, texts: Sequence[str], vectors: Vectors) -> sp.csr_matrix:
-    if kind == "n-grams":
-        return ngrams(texts)
-    if kind == "MiniLM":
-        return sp.csr_matrix(vectors)
-    return sp.hstack([sp.csr_matrix(vectors), ngrams(texts)]).tocsr()
+def _negative(r: Row) -> Row:
+    return {"id": r["id"], "text": r["text"], "urgent": False, "category": None, "hard_negative": False,
+            "lang": r.get("lang", "en")}  # fmt: skip
 
 
-def _fit(x: sp.csr_matrix, y: npt.NDArray[np.bool_], c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+def _ml_half(r: Row) -> int:
+    return int(r["id"].rsplit("-", 1)[1]) % 2
 
 
 def extra_negatives() -> list[Row]:
-    """English dev comments of internal_feedback, minus POSSIBLY_URGENT, as non-urgent training rows."""
+    """Ordinary feedback as extra non-urgent training rows: internal_feedback dev (minus POSSIBLY_URGENT), the
+    even-numbered half of the multilingual set (the odd half is only reported), the sentiment set's dev split
+    and the taxonomy's example comments (models/taxonomy.toml)."""
+    rows = [r for r in load(INTERNAL_FEEDBACK) if r["split"] == "dev" and r["id"] not in POSSIBLY_URGENT]
+    rows += [r for r in load(MULTILINGUAL) if r["lang"] != "en" and _ml_half(r) == 0]
+    rows += [r for r in load(SENTIMENT) if r["split"] == "dev"]
+    taxonomy = tomllib.loads((PROJECT_ROOT / "models" / "taxonomy.toml").read_text(encoding="utf-8"))
+    rows += [
+        {"id": f"tax-{t['id']}-{i}", "text": text}
+        for t in taxonomy["themes"]
+        for i, text in enumerate(t.get("examples", []))
+    ]
+    return [_negative(r) for r in rows]
+
+
+def other_sets() -> dict[str, list[Row]]:
+    """Ordinary feedback never trained on, to count what the detector flags there."""
+    return {
+        "internal_feedback test": [_negative(r) for r in load(INTERNAL_FEEDBACK) if r["split"] == "test"],
+        "multilingual (odd half, non-English)": [
+            _negative(r) for r in load(MULTILINGUAL) if r["lang"] != "en" and _ml_half(r) == 1
+        ],
+        "sentiment test": [_negative(r) for r in load(SENTIMENT) if r["split"] == "test"],
+    }
+
+
+def survey_rows() -> list[Row]:
+    with SURVEY.open(encoding="utf-8", newline="") as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
     return [
-        {"id": r["id"], "text": r["text"], "urgent": False, "category": None}
-        for r in load(INTERNAL_FEEDBACK)
-        if r["split"] == "dev" and r.get("lang", "en") == "en" and r["id"] not in POSSIBLY_URGENT
+        {
+            "id": f"ex-{i:04d}",
+            "text": t,
+            "urgent": f"ex-{i:04d}" in SURVEY_URGENT,
+            "category": None,
+            "hard_negative": False,
+            "lang": "en",
+        }
+        for i, t in enumerate(texts, start=1)
     ]
 
 
-def out_of_fold(
-    x: sp.csr_matrix, y: npt.NDArray[np.bool_], strata: list[str], c: float, x_extra: sp.csr_matrix
-) -> npt.NDArray[np.float64]:
-    """Out-of-fold P(urgent) on dev; the extra negatives join every training fold."""
-    p = np.zeros(len(y))
-    no = np.zeros(x_extra.shape[0], dtype=bool)
-    for train, held in StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), strata):
-        model = _fit(sp.vstack([x[train], x_extra]).tocsr(), np.concatenate([y[train], no]), c)
-        p[held] = model.predict_proba(x[held])[:, 1]
-    return p
-
-
-def threshold_alone(p: npt.NDArray[np.float64], y: npt.NDArray[np.bool_]) -> float:
-    best = (0.0, 1.0)
-    for t in np.unique(p):
-        flagged = p >= t
-        precision = (flagged & y).sum() / max(flagged.sum(), 1)
-        recall = (flagged & y).sum() / max(y.sum(), 1)
-        if precision >= HEAD_ALONE_PRECISION and (recall, -t) > (best[0], -best[1]):
-            best = (float(recall), float(t))
-    return best[1]
-
-
-def threshold_beside_rules(p: npt.NDArray[np.float64], y: npt.NDArray[np.bool_]) -> float:
-    chosen = 1.0
-    for t in sorted(np.unique(p), reverse=True):
-        flagged = p >= t
-        if (flagged & y).sum() / max(flagged.sum(), 1) < HEAD_IN_OR_PRECISION:
-            break
-        chosen = float(t)
-    return chosen
-
-
 def scores(
-    rows: Sequence[Row], flagged: Sequence[bool] | npt.NDArray[np.bool_], categories: Sequence[str | None] | None = None
+    rows: Sequence[Row], flagged: Sequence[bool] | npt.NDArray[np.bool_], named: Sequence[str | None] | None = None
 ) -> dict[str, Any]:
+    """Precision, recall, hard negatives flagged; per category (and per language) recall and precision."""
     gold = np.asarray([r["urgent"] for r in rows], dtype=bool)
     pred = np.asarray(flagged, dtype=bool)
     tp = int((gold & pred).sum())
+    hard = [i for i, r in enumerate(rows) if r.get("hard_negative")]
     out: dict[str, Any] = {
         "n": len(rows),
         "urgent": int(gold.sum()),
         "flagged": int(pred.sum()),
         "precision": round(tp / max(int(pred.sum()), 1), 4),
         "recall": round(tp / max(int(gold.sum()), 1), 4),
-        "hard_negatives_flagged": f"{sum(1 for r, f in zip(rows, pred, strict=True) if f and r['hard_negative'])}"
-        f"/{sum(1 for r in rows if r['hard_negative'])}",
+        "hard_negatives_flagged": f"{sum(bool(pred[i]) for i in hard)}/{len(hard)}",
         "per_category": {},
+        "per_language": {},
         "false_positives": [r["id"] for r, f in zip(rows, pred, strict=True) if f and not r["urgent"]],
         "false_negatives": [r["id"] for r, f in zip(rows, pred, strict=True) if r["urgent"] and not f],
     }
     for cat in CATEGORIES:
         idx = [i for i, r in enumerate(rows) if r["category"] == cat]
-        entry: dict[str, Any] = {"n": len(idx), "recall": round(sum(bool(pred[i]) for i in idx) / max(len(idx), 1), 4)}
-        if categories is not None:
-            entry["category_right"] = sum(1 for i in idx if categories[i] == cat)
-            named = [i for i in range(len(rows)) if pred[i] and categories[i] == cat]
-            entry["precision"] = round(sum(1 for i in named if rows[i]["category"] == cat) / max(len(named), 1), 4)
-        out["per_category"][cat] = entry
-    return out
-
-
-def fit_head(
-    dev: list[Row],
-    vectors: Vectors,
-    extra: list[Row],
-    extra_vectors: Vectors,
-    features: str = "ngrams",
-    threshold_rule: str = "beside-rules",
-) -> tuple[UrgencyHead, dict[str, Any]]:
-    """The product head: C by cross-validated AP on dev, threshold on out-of-fold P (default: beside the rules).
-
-    `features="minilm+ngrams"` with `threshold_rule="alone"` is the alternative discussed in the suite's
-    results (better on fresh.jsonl, but that was seen after the choice); the defaults are the dev choice.
-    """
-    y = np.asarray([r["urgent"] for r in dev], dtype=bool)
-    strata = [r["category"] or "none" for r in dev]
-    texts = [r["text"] for r in dev]
-    x, x_extra = inputs(features, texts, vectors), inputs(features, [r["text"] for r in extra], extra_vectors)
-    by_c = {c: out_of_fold(x, y, strata, c, x_extra) for c in C_GRID}
-    ap = {c: float(average_precision_score(y, p)) for c, p in by_c.items()}
-    c = max(ap, key=lambda k: ap[k])
-    pick = threshold_alone if threshold_rule == "alone" else threshold_beside_rules
-    threshold = pick(by_c[c], y)
-    head = UrgencyHead.fit(
-        texts + [r["text"] for r in extra],
-        [*y.tolist(), *([False] * len(extra))],
-        np.vstack([vectors, extra_vectors]),
-        [r["category"] for r in dev + extra],
-        c,
-        CATEGORY_C,
-        threshold,
-        EMBED_MODEL,
-        features,
-    )
-    return head, {
-        "threshold_rule": threshold_rule,
-        "C": c,
-        "dev_cv_average_precision": {str(k): round(v, 4) for k, v in ap.items()},
-    }
-
-
-def compare(
-    splits: dict[str, list[Row]], extra: list[Row], vectors: dict[str, Vectors], rules: UrgencyRules
-) -> dict[str, Any]:
-    """Every method's dev (out-of-fold for heads) and held-out scores, and what was chosen on dev."""
-    dev = splits["dev"]
-    y = np.asarray([r["urgent"] for r in dev], dtype=bool)
-    strata = [r["category"] or "none" for r in dev]
-    texts = {s: [r["text"] for r in rows] for s, rows in splits.items()}
-    rule_hits = {s: [bool(rules.match(t)) for t in ts] for s, ts in texts.items()}
-    methods: dict[str, Any] = {"rules": {s: scores(rows, rule_hits[s]) for s, rows in splits.items()}}
-    info: dict[str, Any] = {}
-    held_out = [s for s in splits if s != "dev"]
-    for kind in ("n-grams", "MiniLM", "MiniLM + n-grams"):
-        x_dev = features(kind, texts["dev"], vectors["dev"])
-        x_extra = features(kind, [r["text"] for r in extra], vectors["extra"])
-        by_c = {c: out_of_fold(x_dev, y, strata, c, x_extra) for c in C_GRID}
-        ap = {c: float(average_precision_score(y, p)) for c, p in by_c.items()}
-        c = max(ap, key=lambda k: ap[k])
-        y_all = np.concatenate([y, np.zeros(len(extra), dtype=bool)])
-        model = _fit(sp.vstack([x_dev, x_extra]).tocsr(), y_all, c)
-        p = {"dev": by_c[c]} | {s: model.predict_proba(features(kind, texts[s], vectors[s]))[:, 1] for s in held_out}
-        alone, beside = threshold_alone(p["dev"], y), threshold_beside_rules(p["dev"], y)
-        info[kind] = {"C": c, "dev_cv_ap": round(ap[c], 4), "threshold_alone": alone, "threshold_beside_rules": beside}
-        methods[f"{kind} head"] = {s: scores(rows, p[s] >= alone) for s, rows in splits.items()}
-        methods[f"rules OR {kind} head"] = {
-            s: scores(rows, [h or q >= beside for h, q in zip(rule_hits[s], p[s], strict=True)])
-            for s, rows in splits.items()
-        }
-    return {"methods": methods, "heads": info}
-
-
-def other_sets(detector: UrgencyDetector) -> dict[str, Any]:
-    """Comments of ordinary-feedback sets the shipped detector flags."""
-    out: dict[str, Any] = {}
-    for name, (path, split) in OTHER_SETS.items():
-        if not path.exists():
+        if not idx:
             continue
-        rows = [r for r in load(path) if split is None or r["split"] == split]
-        texts = [r["text"] for r in rows]
-        p = detector.head.probability(texts, embed(texts) if detector.head.features != "ngrams" else None)
-        hits = [
-            {"id": r["id"], "rules": detector.rules.match(r["text"]), "p": round(float(q), 3)}
-            for r, q in zip(rows, p, strict=True)
-            if detector.rules.match(r["text"]) or q >= detector.threshold
-        ]
-        out[name] = {"n": len(rows), "flagged": len(hits), "items": hits}
+        entry: dict[str, Any] = {"n": len(idx), "recall": round(sum(bool(pred[i]) for i in idx) / len(idx), 4)}
+        if named is not None:
+            entry["category_right"] = sum(1 for i in idx if pred[i] and named[i] == cat)
+            called = [i for i in range(len(rows)) if pred[i] and named[i] == cat]
+            entry["precision"] = round(sum(1 for i in called if rows[i]["category"] == cat) / max(len(called), 1), 4)
+        out["per_category"][cat] = entry
+    for lang in sorted({r.get("lang", "en") for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r.get("lang", "en") == lang]
+        u = [i for i in idx if gold[i]]
+        out["per_language"][lang] = {
+            "n": len(idx),
+            "urgent": len(u),
+            "recall": round(sum(bool(pred[i]) for i in u) / max(len(u), 1), 4),
+            "false_alarms": sum(1 for i in idx if pred[i] and not gold[i]),
+        }
     return out
 
 
-def run(fit: bool = False, features: str = "ngrams", threshold_rule: str = "beside-rules") -> dict[str, Any]:
-    labelled = load() + (load(FRESH) if FRESH.exists() else [])
-    splits = {s: [r for r in labelled if r["split"] == s] for s in ("dev", *HELD_OUT)}
-    splits = {s: rs for s, rs in splits.items() if rs}
-    dev, test = splits["dev"], splits["test"]
-    rows = dev + test
+def fit(dev: list[Row], extra: list[Row], vectors: Vectors, prototypes: Prototypes) -> dict[str, Any]:
+    """Choose and fit the head on dev + extra negatives; save it with the choice's out-of-fold numbers.
+
+    The candidate and the English threshold are chosen on the English rows (MiniLM is an English model); the
+    threshold for other languages on the others (see triage.assess.training.OTHER_LANGUAGE_PRECISION)."""
+    rows = dev + extra
+    texts = [r["text"] for r in rows]
+    y = np.asarray([r["urgent"] for r in rows], dtype=bool)
+    english = np.asarray([r.get("lang", "en") == "en" for r in rows], dtype=bool)
+    strata = [r["category"] or ("hard" if r["hard_negative"] else "ordinary") for r in dev] + ["extra"] * len(extra)
+    best, table_rows = tr.select(texts, y, strata, vectors, prototypes, english)
+    candidate: tr.Candidate = best["candidate"]
+    p = best["p"]
+    other = tr.threshold_for_precision(p[~english], y[~english], tr.OTHER_LANGUAGE_PRECISION)
+    per_set: dict[str, Any] = {}
+    for row in table_rows:  # best first: keep each feature set's best
+        key = row["candidate"].features
+        if key not in per_set:
+            per_set[key] = {"candidate": row["candidate"].name} | {
+                k: v for k, v in row.items() if k not in ("p", "candidate")
+            }
+    meta = {
+        "embed_model": EMBED_MODEL,
+        "licence": LICENCE,
+        "trained_on_data": f"{DATA.relative_to(PROJECT_ROOT)} (split dev) + {len(extra)} extra negatives",
+        "dev_out_of_fold_english": {k: v for k, v in best.items() if k not in ("p", "candidate")},
+        "dev_out_of_fold_other_languages": tr.at_threshold(p[~english], y[~english], other),
+        "dev_out_of_fold_best_per_feature_set": per_set,
+        "candidates_scored": len(table_rows),
+    }
+    labels = [r["category"] for r in rows]
+    head = tr.fit_head(candidate, texts, y, labels, vectors, prototypes, best["threshold"], meta, other)
+    head.save(MODEL_DIR)
+    return {"chosen": candidate.name, **meta}
+
+
+def run(fit_first: bool = False) -> dict[str, Any]:
+    labelled = load(DATA)
+    splits: dict[str, list[Row]] = {s: [r for r in labelled if r["split"] == s] for s in ("dev", "test")}
+    if PROBE.exists():
+        splits["probe"] = load(PROBE)
+    splits["example survey"] = survey_rows()
     extra = extra_negatives()
-    everything = embed([r["text"] for rs in splits.values() for r in rs] + [r["text"] for r in extra])
+    others = other_sets()
+    groups: dict[str, list[Row]] = {**splits, "extra": extra, **others}
+    sentences = Prototypes.read(MODEL_DIR / "prototypes.toml")
+    proto_texts = [s for items in sentences.values() for s in items]
+    everything = embed([r["text"] for rs in groups.values() for r in rs] + proto_texts)
     vectors: dict[str, Vectors] = {}
     start = 0
-    for s, rs in [*splits.items(), ("extra", extra)]:
-        vectors[s] = everything[start : start + len(rs)]
+    for name, rs in groups.items():
+        vectors[name] = everything[start : start + len(rs)]
         start += len(rs)
-    all_vectors = np.vstack([vectors["dev"], vectors["test"]])
     fit_info: dict[str, Any] = {}
-    if fit:
-        head, fit_info = fit_head(dev, vectors["dev"], extra, vectors["extra"], features, threshold_rule)
-        head.save(MODEL_DIR / "head.json")
+    if fit_first:
+        prototypes = Prototypes.build(sentences, everything[start:])
+        fit_info = fit(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]), prototypes)
     detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
-    result = compare(splits, extra, vectors, detector.rules)
-    shipped: dict[str, Any] = {}
-    for split, split_rows in splits.items():
-        texts = [r["text"] for r in split_rows]
-        found = detector.assess(texts, vectors[split])
-        shipped[split] = scores(split_rows, [u.urgent for u in found], [u.category for u in found])
-    found = detector.assess([r["text"] for r in rows], all_vectors)  # warm, then time
+    rules: UrgencyRules = detector.rules
+    methods: dict[str, Any] = {PRODUCT: {}, "head alone": {}, "rules alone": {}}
+    for name, rows in splits.items():
+        texts = [r["text"] for r in rows]
+        languages = [detect_language(t) for t in texts]
+        found = detector.assess(texts, vectors[name], languages)
+        methods[PRODUCT][name] = scores(rows, [u.urgent for u in found], [u.category for u in found])
+        p = detector.head.probability(texts, vectors[name])
+        methods["head alone"][name] = scores(rows, p >= np.asarray(detector.thresholds(languages)))
+        methods["rules alone"][name] = scores(rows, [bool(rules.match(t)) for t in texts])
+    flagged_elsewhere: dict[str, Any] = {}
+    for name, rows in others.items():
+        found = detector.assess([r["text"] for r in rows], vectors[name])
+        hits = [{"id": r["id"], "cues": u.cues, "score": u.score} for r, u in zip(rows, found, strict=True) if u.urgent]
+        flagged_elsewhere[name] = {"n": len(rows), "flagged": len(hits), "items": hits}
+    single = splits["test"][:100]
+    detector.assess([single[0]["text"]], vectors["test"][:1])  # warm
     started = time.perf_counter()
-    detector.assess([r["text"] for r in rows], all_vectors)
-    ms = (time.perf_counter() - started) * 1000 / len(rows)
-    started = time.perf_counter()
-    for r, v in zip(rows[:100], all_vectors[:100], strict=True):
+    for r, v in zip(single, vectors["test"][:100], strict=True):
         detector.assess([r["text"]], v[None, :])
-    ms_single = (time.perf_counter() - started) * 1000 / 100
-    result["methods"][PRODUCT] = shipped
-    test_scores = shipped["test"]
-    by_id = {r["id"]: r for r in labelled}
-    return {
+    ms_single = (time.perf_counter() - started) * 1000 / len(single)
+    by_id = {r["id"]: r for rs in splits.values() for r in rs}
+    product = methods[PRODUCT]
+    result = {
         "dataset": str(DATA.relative_to(PROJECT_ROOT)),
-        "rules_version": detector.rules.version,
-        "head": {"features": detector.head.features, **detector.head.meta, **fit_info},
-        **result,
+        "rules_version": rules.version,
+        "head": detector.head.meta,
+        "fit": fit_info,
+        "methods": methods,
         "errors": {
             split: {
                 kind: [
-                    {"id": i, "category": by_id[i]["category"], "text": by_id[i]["text"]} for i in shipped[split][kind]
+                    {"id": i, "category": by_id[i]["category"], "text": by_id[i]["text"]} for i in product[split][kind]
                 ]
                 for kind in ("false_positives", "false_negatives")
             }
             for split in splits
         },
-        "other_sets": other_sets(detector),
-        "ms_per_comment_batch": round(ms, 3),
+        "other_sets": flagged_elsewhere,
         "ms_per_comment_single": round(ms_single, 3),
         "thresholds": {
-            "test_recall": [test_scores["recall"], THRESHOLDS["test_recall"]],
-            "test_precision": [test_scores["precision"], THRESHOLDS["test_precision"]],
+            "test_recall": [product["test"]["recall"], THRESHOLDS["test_recall"]],
+            "test_precision": [product["test"]["precision"], THRESHOLDS["test_precision"]],
         },
     }
+    return result
+
+
+def record(result: dict[str, Any]) -> None:
+    """Write this run's held-out numbers into models/urgency/head.json (the arrays and their hash are untouched)."""
+    path = MODEL_DIR / "head.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["held_out_metrics"] = {
+        split: {k: s[k] for k in ("n", "urgent", "flagged", "precision", "recall", "hard_negatives_flagged")}
+        | {"per_category_recall": {c: e["recall"] for c, e in s["per_category"].items()}}
+        for split, s in result["methods"][PRODUCT].items()
+        if split != "dev"
+    }
+    meta["held_out_metrics"]["measured_with"] = "python -m evals.suites.urgent --record"
+    path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def table(result: dict[str, Any]) -> str:
+    head = result["head"]
     lines = [
-        f"{'method':34} {'split':5} {'n':>4} {'urgent':>6} {'flagged':>7} {'prec':>6} {'recall':>6} {'hard FP':>7}"
+        f"head: {head['features']} C={head['C']} scale={head['embedding_scale']} threshold={head['threshold']:.4f} "
+        f"(other languages {head['other_language_threshold']:.4f}); dev out-of-fold, English: "
+        f"{head.get('dev_out_of_fold_english')}, other languages: {head.get('dev_out_of_fold_other_languages')}",
+        f"{'method':18} {'split':15} {'n':>4} {'urgent':>6} {'flagged':>7} {'prec':>6} {'recall':>6} {'hard FP':>7}",
     ]
     for name, splits in result["methods"].items():
         for split, s in splits.items():
             lines.append(
-                f"{name:34} {split:5} {s['n']:4d} {s['urgent']:6d} {s['flagged']:7d} {s['precision']:6.3f} "
+                f"{name:18} {split:15} {s['n']:4d} {s['urgent']:6d} {s['flagged']:7d} {s['precision']:6.3f} "
                 f"{s['recall']:6.3f} {s['hard_negatives_flagged']:>7}"
             )
-    for kind, info in result["heads"].items():
-        lines.append(f"{kind} head: {info}")
-    lines.append(f"\nper category, product ({'n':>2} / recall / category right / precision of the category named):")
     product = result["methods"][PRODUCT]
+    lines.append("\nper category, shipped detector (n / recall / category right / precision of the category named):")
     for cat in CATEGORIES:
         cells = []
-        for split in product:
-            e = product[split]["per_category"][cat]
-            cells.append(f"{split} {e['n']:2d} {e['recall']:5.2f} {e['category_right']:2d} {e['precision']:5.2f}")
+        for split in ("test", "probe"):
+            e = product.get(split, {}).get("per_category", {}).get(cat)
+            if e:
+                cells.append(f"{split} {e['n']:2d} {e['recall']:5.2f} {e['category_right']:2d} {e['precision']:5.2f}")
         lines.append(f"  {cat:15} " + "   ".join(cells))
+    lines.append("per language, shipped detector (n / urgent / recall / false alarms):")
+    for split in ("test", "probe"):
+        for lang, e in product.get(split, {}).get("per_language", {}).items():
+            lines.append(f"  {split:6} {lang}: {e['n']:3d} {e['urgent']:3d} {e['recall']:5.2f} {e['false_alarms']:3d}")
     for split, kinds in result["errors"].items():
         for kind, items in kinds.items():
             for item in items:
                 lines.append(f"{split} {kind[:-1].replace('_', ' ')}: {item['id']} [{item['category']}] {item['text']}")
     for name, other in result["other_sets"].items():
-        lines.append(f"other set {name}: {other['flagged']} of {other['n']} flagged {other['items']}")
-    lines.append(
-        f"speed: {result['ms_per_comment_batch']} ms per comment in a batch, {result['ms_per_comment_single']} ms one "
-        "at a time (beyond the embedding)"
-    )
+        lines.append(
+            f"other set {name}: {other['flagged']} of {other['n']} flagged {[i['id'] for i in other['items']]}"
+        )
+    lines.append(f"speed: {result['ms_per_comment_single']} ms per comment, one at a time, beyond the embedding")
     for metric, (value, threshold) in result["thresholds"].items():
         lines.append(f"{metric:16} {value:.3f} >= {threshold:.2f}  {'pass' if value >= threshold else 'FAIL'}")
     return "\n".join(lines)
@@ -350,16 +328,15 @@ def failures(result: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.suites.urgent")
     parser.add_argument("--json", type=Path, help="write the result here")
-    parser.add_argument("--fit", action="store_true", help="refit models/urgency/head.json on the dev split first")
-    parser.add_argument("--features", choices=FEATURE_SETS, default="ngrams", help="what P(urgent) reads (with --fit)")
-    parser.add_argument(
-        "--threshold-rule", choices=("beside-rules", "alone"), default="beside-rules", help="with --fit, see fit_head"
-    )
+    parser.add_argument("--fit", action="store_true", help="choose and refit models/urgency/head.* on dev first")
+    parser.add_argument("--record", action="store_true", help="write the held-out numbers into head.json")
     args = parser.parse_args(argv)
-    result = run(fit=args.fit, features=args.features, threshold_rule=args.threshold_rule)
+    result = run(fit_first=args.fit)
+    if args.record:
+        record(result)
     print(table(result))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     return 1 if failures(result) else 0
 
 

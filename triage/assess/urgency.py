@@ -1,9 +1,11 @@
 """UrgencyDetector: comments that need escalation now (harassment, discrimination, threats, safety,
 fraud, data breaches, self-harm risk).
 
-A comment is urgent when a curated rule of `models/urgency/rules.toml` fires, or when the n-gram head's
-P(urgent) reaches its threshold (chosen on dev). Rules name the category; otherwise, and to break ties
-between rules, the head's embedding model does. Measured in `python -m evals.suites.urgent`.
+A comment is urgent when the head's P(urgent) reaches its threshold (chosen on dev for recall), or when a
+curated rule of `models/urgency/rules.toml` fires (a high-precision layer: it only adds). Rules name the
+category; otherwise, and to break ties between rules, the head's category model does. The head reads the
+embedding the pipeline already computed, so one comment costs a few milliseconds on top of it. Measured in
+`python -m evals.suites.urgent`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +21,13 @@ import numpy.typing as npt
 from triage.assess.head import UrgencyHead
 from triage.assess.rules import CATEGORIES, UrgencyRules
 from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
+from triage.ingest.language import detect_language
 from triage.types import Urgency, UrgencyCategory
 
 log = logging.getLogger(__name__)
 RULES_FILE = "rules.toml"
-HEAD_FILE = "head.json"
+HEAD_NAME = "head"
+"""`head.json` (metadata) and `head.npz` (arrays)."""
 RULE_RELIABILITY = 0.9
 """A rule hit alone gives a score of at least this (noisy-OR with the head's probability)."""
 
@@ -42,14 +46,14 @@ class UrgencyDetector:
 
     @classmethod
     def load(cls, directory: Path, embed_model: str | None = None, threshold: float | None = None) -> UrgencyDetector:
-        """Load `rules.toml` and `head.json` from `directory` (normally `models/urgency/`).
+        """Load `rules.toml`, `head.json` and `head.npz` from `directory` (normally `models/urgency/`).
 
         `embed_model`, when given, is the alias of the embedder whose vectors `assess` will get; a head
         fitted on another model's vectors is refused.
         """
         if not directory.is_dir():
             raise ConfigurationError(f"urgency model directory {directory} does not exist")
-        head = UrgencyHead.load(directory / HEAD_FILE)
+        head = UrgencyHead.load(directory, HEAD_NAME)
         if embed_model is not None and head.meta.get("embed_model") != embed_model:
             raise ModelMismatch(
                 f"urgency head was fitted on {head.meta.get('embed_model')!r} vectors, the embedder is {embed_model!r}"
@@ -60,10 +64,27 @@ class UrgencyDetector:
     def threshold(self) -> float:
         return self.head.threshold if self._threshold is None else self._threshold
 
-    def assess(self, texts: Sequence[str], vectors: npt.NDArray[np.floating[Any]]) -> list[Urgency]:
-        """One Urgency per text; `vectors` are the texts' embeddings (one row each, the head's model)."""
+    def thresholds(self, languages: Sequence[str]) -> list[float]:
+        if self._threshold is not None:
+            return [self._threshold] * len(languages)
+        return [self.head.threshold_for(lang) for lang in languages]
+
+    def assess(
+        self,
+        texts: Sequence[str],
+        vectors: npt.NDArray[np.floating[Any]],
+        languages: Sequence[str] | None = None,
+    ) -> list[Urgency]:
+        """One Urgency per text; `vectors` are the texts' embeddings (one row each, the head's model).
+
+        `languages` (ISO 639-1 per text) pick the head's threshold: MiniLM reads English, so for other languages
+        the head only flags when it is sure and the rules carry the rest. Detected here when not given."""
         if len(vectors) != len(texts):
             raise InvalidInput(f"{len(texts)} texts but {len(vectors)} vectors")
+        if languages is None:
+            languages = [detect_language(t) for t in texts]
+        if len(languages) != len(texts):
+            raise InvalidInput(f"{len(texts)} texts but {len(languages)} languages")
         if len(texts) and (np.ndim(vectors) != 2 or np.shape(vectors)[1] != self.head.dimensions):
             raise ModelMismatch(
                 f"urgency head wants {self.head.dimensions}-dimensional vectors, got {np.shape(vectors)}"
@@ -74,16 +95,17 @@ class UrgencyDetector:
         cat_probs = self.head.category_probabilities(vectors)
         order = self.head.categories
         results = []
-        for text, p, row in zip(texts, probs, cat_probs, strict=True):
+        thresholds = self.thresholds(languages)
+        for text, p, row, threshold in zip(texts, probs, cat_probs, thresholds, strict=True):
             fired = self.rules.match(text)
             score = 1 - (1 - float(p)) * (1 - RULE_RELIABILITY) if fired else float(p)
-            urgent = bool(fired) or p >= self.threshold
+            urgent = bool(fired) or p >= threshold
             category: UrgencyCategory | None = None
             if fired:
                 category = max(fired, key=lambda c: row[order.index(c)] if c in order else -1.0)
             elif urgent:
-                category = order[int(row.argmax())]
-            cues = [f"rules:{c}" for c in fired] + (["model"] if p >= self.threshold else [])
+                category = cast(UrgencyCategory, order[int(row.argmax())])
+            cues = [f"rules:{c}" for c in fired] + (["model"] if p >= threshold else [])
             results.append(Urgency(urgent=urgent, category=category, score=round(min(score, 1.0), 4), cues=cues))
         flagged = sum(r.urgent for r in results)
         if flagged:
