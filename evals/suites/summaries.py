@@ -294,7 +294,7 @@ def table(result: dict[str, Any]) -> str:
     width = max(14, *(len(n) + 2 for n in names))
     lines = [
         f"summaries on {result['dataset']}: {result['groups']} (provider, theme) groups",
-        f"{'metric':<22}" + "".join(f"{n:>{width}}" for n in names) + f"{'threshold':>11}  pass",
+        f"{'metric':<26}" + "".join(f"{n:>{width}}" for n in names) + f"{'threshold':>11}  pass",
     ]
     failed = set(failures(result))
     for metric, higher, threshold in METRICS:
@@ -303,7 +303,7 @@ def table(result: dict[str, Any]) -> str:
         cells = "".join(f"{_fmt(c.get(metric)):>{width}}" for c in columns)
         shown = f"{'>=' if higher else '<='}{threshold:g}" if threshold is not None else "-"
         ok = "-" if threshold is None else ("NO" if metric in failed else "yes")
-        lines.append(f"{metric:<22}{cells}{shown:>11}  {ok}")
+        lines.append(f"{metric:<26}{cells}{shown:>11}  {ok}")
     return "\n".join(lines)
 
 
