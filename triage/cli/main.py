@@ -203,9 +203,21 @@ def keys_create(
 
 
 @keys_app.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's first 12 characters.")]) -> None:
-    """Revoke a key by its prefix."""
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's first 12 characters, or its id from `triage keys list`.")],
+) -> None:
+    """Revoke a key by its prefix or id; it is refused from the next request on."""
     if not SqlStore(Settings().db_url).revoke_key(prefix):
-        err.print("[red]error:[/red] no active key with that prefix")
+        err.print("[red]error:[/red] no active key with that prefix or id")
         raise typer.Exit(code=1)
     console.print("revoked")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, prefix, role, name, created, last used (to the minute), revoked. Never the key itself."""
+    table = Table("id", "prefix", "role", "name", "created", "last used", "revoked")
+    for k in SqlStore(Settings().db_url).list_keys():
+        when = [t.strftime("%Y-%m-%d %H:%M") if t else "-" for t in (k.created_at, k.last_used_at, k.revoked_at)]
+        table.add_row(str(k.id), k.prefix, k.role, k.name, *when)
+    console.print(table)
