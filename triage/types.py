@@ -238,8 +238,19 @@ class ReportTheme(Record):
     """Comments per cycle, oldest first; None where that cycle's group is under the anonymity threshold."""
     trend: Trend | None = None
     """Last cycle against the one before it; None with fewer than two cycles."""
+    sentiment_cycles: dict[str, CycleSentiment | None] = {}
+    """Sentiment per cycle, oldest first; None where the cycle's count is withheld (as in `cycles`)."""
     dropped_actions: int = 0
     """Suggested actions dropped from this theme's summary because their evidence did not hold."""
+
+
+class CycleSentiment(Record):
+    """The sentiment of one group of comments in one cycle."""
+
+    scored: int
+    """Comments with a sentiment (the others, non-English without a vector and no rating, are left out)."""
+    negative_share: float | None
+    mean_sentiment: float | None
 
 
 class SubjectThemes(Record):
@@ -270,6 +281,8 @@ class ProviderReport(Record):
     subjects: list[SubjectThemes] = []
     cycle_comments: dict[str, int] = {}
     """The provider's comments per cycle (totals only, for shares within a cycle)."""
+    sentiment_cycles: dict[str, CycleSentiment | None] = {}
+    """All the provider's comments per cycle; None where the cycle has fewer than k respondents."""
     followed_actions: list[TrackedAction] = []
     """Actions accepted from earlier runs for this provider, with their theme's share then and now."""
 

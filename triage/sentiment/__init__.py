@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from triage.sentiment.head import SentimentHead
+from triage.sentiment.multilingual import MultilingualSentimentHead
 from triage.sentiment.score import mix_sentiment
 from triage.types import Sentiment, SentimentLabel
 
@@ -14,11 +18,18 @@ TEXT_LANGUAGES = frozenset({"en", "und"})
 """Languages whose text the head reads: VADER's lexicon and the domain cues are English."""
 HEAD_PATH = Path(__file__).with_name("head.json")
 """The head fitted on the dev split of evals/datasets/sentiment (`python -m evals.suites.sentiment --fit-head`)."""
+MULTILINGUAL_HEAD_PATH = Path(__file__).with_name("multilingual_head.json")
+"""The head on multilingual-e5-small vectors (`python -m evals.suites.multilingual --fit`)."""
 
 
 @lru_cache(maxsize=1)
 def default_head() -> SentimentHead:
     return SentimentHead.load(HEAD_PATH)
+
+
+@lru_cache(maxsize=1)
+def multilingual_head() -> MultilingualSentimentHead:
+    return MultilingualSentimentHead.load(MULTILINGUAL_HEAD_PATH)
 
 
 def score_sentiment(texts: Sequence[str], ratings: Sequence[int | None] | None = None) -> list[Sentiment]:
@@ -37,13 +48,18 @@ def rating_sentiment(rating: int) -> Sentiment:
 
 
 def score_sentiment_by_language(
-    texts: Sequence[str], ratings: Sequence[int | None], languages: Sequence[str]
+    texts: Sequence[str],
+    ratings: Sequence[int | None],
+    languages: Sequence[str],
+    multilingual_vectors: Mapping[int, npt.NDArray[np.float32]] | None = None,
 ) -> list[Sentiment | None]:
     """Like `score_sentiment`, for comments whose language is known (`triage.ingest.language.detect_language`).
 
-    Text in another language than TEXT_LANGUAGES is not read (the head would call nearly all of it neutral:
-    `python -m evals.suites.multilingual`); its rating decides when there is one, else the answer is None
-    (unknown), so a report counts it apart rather than as neutral.
+    Text in another language than TEXT_LANGUAGES is not read by the English head (it would call nearly all
+    of it neutral: `python -m evals.suites.multilingual`). Such a comment with a vector in
+    `multilingual_vectors` (comment index -> its multilingual-e5-small vector) is scored by the
+    multilingual head, with its rating; without one its rating decides when there is one, else the answer
+    is None (unknown), so a report counts it apart rather than as neutral.
     """
     if not len(texts) == len(ratings) == len(languages):
         raise ValueError(f"{len(texts)} texts, {len(ratings)} ratings and {len(languages)} languages")
@@ -51,6 +67,11 @@ def score_sentiment_by_language(
     scored = dict(
         zip(readable, score_sentiment([texts[i] for i in readable], [ratings[i] for i in readable]), strict=True)
     )
+    vectors = multilingual_vectors or {}
+    other = [i for i in range(len(texts)) if i not in scored and i in vectors]
+    if other:
+        matrix = np.stack([vectors[i] for i in other]).astype(np.float32)
+        scored |= dict(zip(other, multilingual_head().predict(matrix, [ratings[i] for i in other]), strict=True))
     out: list[Sentiment | None] = []
     for i, rating in enumerate(ratings):
         if i in scored:
@@ -62,10 +83,13 @@ def score_sentiment_by_language(
 
 __all__ = [
     "HEAD_PATH",
+    "MULTILINGUAL_HEAD_PATH",
     "TEXT_LANGUAGES",
+    "MultilingualSentimentHead",
     "SentimentHead",
     "default_head",
     "mix_sentiment",
+    "multilingual_head",
     "rating_sentiment",
     "score_sentiment",
     "score_sentiment_by_language",
