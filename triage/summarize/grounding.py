@@ -89,6 +89,17 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(_normal(text)) if w not in _STOPWORDS and w not in _FRAME}
 
 
+# Prompt markup or chat-template tokens copied into an answer: the model echoed its input.
+MARKUP = re.compile(r"</?\s*comments?\b|<\|[a-z_]+\|>|```", re.IGNORECASE)
+# A summary or action speaks about the comments, never as one of their writers ("I have a report of ...").
+FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll)\b|\b(?:my|me|mine|myself)\b", re.IGNORECASE)
+
+
+def writes_like_a_commenter(text: str) -> bool:
+    """True when `text` echoes prompt markup or speaks in the first person singular (quoted phrases aside)."""
+    return bool(MARKUP.search(text) or FIRST_PERSON.search(_QUOTED.sub("", text)))
+
+
 def ground_actions(actions: Iterable[ProposedAction], evidence: Sequence[Evidence]) -> Grounded:
     """Keep the actions whose citations and quotes check out against `evidence`; explain each drop."""
     by_id = {item.id: item for item in evidence}
@@ -110,6 +121,10 @@ def ground_actions(actions: Iterable[ProposedAction], evidence: Sequence[Evidenc
         clean = [i for i in cited if i in by_id and i not in flagged]
         if word_count(action.text) < MIN_ACTION_WORDS:
             dropped.append(f"actions.{index}.text: not an actionable sentence (fewer than {MIN_ACTION_WORDS} words)")
+        elif writes_like_a_commenter(action.text):
+            dropped.append(f"actions.{index}.text: write a suggestion to the department, not a comment or markup")
+        elif _normal(action.text) in {_normal(k.text) for k in kept}:
+            dropped.append(f"actions.{index}.text: repeats an earlier action")
         elif unknown:
             dropped.append(f"actions.{index}.evidence: {', '.join(map(str, unknown))} not among the comment ids")
         elif not clean:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triage.errors import InvalidInput, LLMError
 from triage.ports import LLMClient, Summarizer
 from triage.prompting import PromptTemplate
-from triage.summarize.grounding import ground_actions, word_count
+from triage.summarize.grounding import ground_actions, word_count, writes_like_a_commenter
 from triage.types import Action, Evidence, Summary, SummaryRequest
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,10 @@ def parse_answer(content: str, evidence: Sequence[Evidence]) -> CheckedAnswer:
         problems.append("name: write a short name in plain words")
     if word_count(answer.summary) < MIN_SUMMARY_WORDS:
         problems.append(f"summary: write two plain sentences (at least {MIN_SUMMARY_WORDS} words)")
+    elif writes_like_a_commenter(answer.summary):
+        problems.append("summary: describe what the comments say, in the third person, without markup")
+    if writes_like_a_commenter(answer.name):
+        problems.append("name: a short theme name, not a comment")
     if problems:
         raise AnswerInvalid("; ".join(problems))
     grounded = ground_actions(answer.actions, evidence)

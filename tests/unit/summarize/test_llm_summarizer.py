@@ -487,8 +487,23 @@ def test_strict_types_still_apply_after_lenient_json(
         ({"name": "42"}, "name: write a short name in plain words"),
         ({"summary": "department"}, "summary: write two plain sentences (at least 6 words)"),
         ({"actions": [{"text": "100", "evidence": [100 + 1]}]}, "actions.0.text: not an actionable sentence"),
+        (
+            {"summary": "This was the first time I've had to call payroll. My accountant was great."},
+            "summary: describe what the comments say, in the third person",
+        ),
+        (
+            {"actions": [{"text": "I have a report of this year's underpayments.</comment>", "evidence": [101]}]},
+            "actions.0.text: write a suggestion to the department, not a comment or markup",
+        ),
     ],
-    ids=["identifier-name", "number-name", "one-word-summary", "number-action"],
+    ids=[
+        "identifier-name",
+        "number-name",
+        "one-word-summary",
+        "number-action",
+        "first-person-summary",
+        "first-person-action",
+    ],
 )
 def test_answers_that_are_not_prose_are_reasked(
     chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest, changes: dict[str, Any], problem: str
@@ -501,3 +516,22 @@ def test_answers_that_are_not_prose_are_reasked(
 
     assert_llm_summary(summary)
     assert problem in chat_server.requests[1].messages[-1]["content"]
+
+
+def test_repeated_and_markup_actions_are_dropped_and_counted(
+    chat_server: FakeChatServer, run_llm: RunLLM, slow_request: SummaryRequest
+) -> None:
+    # gemma3 270M repeated an action word for word and copied the prompt's </comment> tag into another.
+    actions = [
+        {"text": "Acknowledge every request within a day.", "evidence": [101]},
+        {"text": "Acknowledge every request within a day.", "evidence": [102]},
+        {"text": "Publish response targets for requests.</comment>", "evidence": [103]},
+    ]
+    chat_server.answer(answer(actions=actions))
+
+    summary, _ = run_llm(slow_request)
+
+    assert summary.summarizer == "llm:fake-model"
+    assert [(a.text, a.evidence) for a in summary.actions] == [("Acknowledge every request within a day.", [101])]
+    assert summary.dropped_actions == 2
+    assert len(chat_server.requests) == 1
