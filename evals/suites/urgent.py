@@ -190,13 +190,40 @@ def fit(dev: list[Row], extra: list[Row], vectors: Vectors, prototypes: Prototyp
         "dev_out_of_fold_best_per_feature_set": per_set,
         "candidates_scored": len(table_rows),
     }
+    meta |= guard_threshold(texts, y, english, p)
     labels = [r["category"] for r in rows]
     head = tr.fit_head(candidate, texts, y, labels, vectors, prototypes, best["threshold"], meta, other)
     head.save(MODEL_DIR)
     return {"chosen": candidate.name, **meta}
 
 
-def run(fit_first: bool = False) -> dict[str, Any]:
+def guard_threshold(texts: Sequence[str], y: npt.NDArray[np.bool_], english: npt.NDArray[np.bool_], p: Any) -> Row:
+    """The head's threshold on English dev rows where the rules' guards spoke and no rule fired (out of fold)."""
+    rules = UrgencyRules.load(MODEL_DIR / "rules.toml")
+    g = english & np.asarray([rules.guarded(t) and not rules.match(t) for t in texts], dtype=bool)
+    t = tr.threshold_for_precision(p[g], y[g], tr.GUARDED_PRECISION)
+    return {"guarded_threshold": t, "dev_out_of_fold_guarded": tr.at_threshold(p[g], y[g], t) | {"rows": int(g.sum())}}
+
+
+def choose_guard(dev: list[Row], extra: list[Row], vectors: Vectors) -> Row:
+    """Add `guarded_threshold` to the shipped head without refitting it: the same out-of-fold P as at its fit."""
+    meta = json.loads((MODEL_DIR / "head.json").read_text(encoding="utf-8"))
+    detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
+    rows = dev + extra
+    texts = [r["text"] for r in rows]
+    y = np.asarray([r["urgent"] for r in rows], dtype=bool)
+    english = np.asarray([r.get("lang", "en") == "en" for r in rows], dtype=bool)
+    strata = [r["category"] or ("hard" if r["hard_negative"] else "ordinary") for r in dev] + ["extra"] * len(extra)
+    candidate = tr.Candidate(meta["features"], float(meta["C"]), float(meta["embedding_scale"]))
+    out = tr.evaluate(candidate, texts, y, strata, vectors, detector.head.prototypes, english)
+    if abs(out["threshold"] - meta["threshold"]) > 1e-6:
+        raise RuntimeError(f"out-of-fold threshold {out['threshold']} is not the head's {meta['threshold']}")
+    chosen = guard_threshold(texts, y, english, out["p"])
+    (MODEL_DIR / "head.json").write_text(json.dumps(meta | chosen, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return chosen
+
+
+def run(fit_first: bool = False, guard_only: bool = False) -> dict[str, Any]:
     labelled = load(DATA)
     splits: dict[str, list[Row]] = {s: [r for r in labelled if r["split"] == s] for s in ("dev", "test")}
     if PROBE.exists():
@@ -217,6 +244,8 @@ def run(fit_first: bool = False) -> dict[str, Any]:
     if fit_first:
         prototypes = Prototypes.build(sentences, everything[start:])
         fit_info = fit(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]), prototypes)
+    elif guard_only:
+        fit_info = choose_guard(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]))
     detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
     rules: UrgencyRules = detector.rules
     methods: dict[str, Any] = {PRODUCT: {}, "head alone": {}, "rules alone": {}}
@@ -226,7 +255,7 @@ def run(fit_first: bool = False) -> dict[str, Any]:
         found = detector.assess(texts, vectors[name], languages)
         methods[PRODUCT][name] = scores(rows, [u.urgent for u in found], [u.category for u in found])
         p = detector.head.probability(texts, vectors[name])
-        methods["head alone"][name] = scores(rows, p >= np.asarray(detector.thresholds(languages)))
+        methods["head alone"][name] = scores(rows, p >= np.asarray(detector.thresholds(texts, languages)))
         methods["rules alone"][name] = scores(rows, [bool(rules.match(t)) for t in texts])
     flagged_elsewhere: dict[str, Any] = {}
     for name, rows in others.items():
@@ -284,7 +313,8 @@ def table(result: dict[str, Any]) -> str:
     head = result["head"]
     lines = [
         f"head: {head['features']} C={head['C']} scale={head['embedding_scale']} threshold={head['threshold']:.4f} "
-        f"(other languages {head['other_language_threshold']:.4f}); dev out-of-fold, English: "
+        f"(other languages {head['other_language_threshold']:.4f}, guarded {head.get('guarded_threshold', 0):.4f}); "
+        "dev out-of-fold, English: "
         f"{head.get('dev_out_of_fold_english')}, other languages: {head.get('dev_out_of_fold_other_languages')}",
         f"{'method':18} {'split':15} {'n':>4} {'urgent':>6} {'flagged':>7} {'prec':>6} {'recall':>6} {'hard FP':>7}",
     ]
@@ -330,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result here")
     parser.add_argument("--fit", action="store_true", help="choose and refit models/urgency/head.* on dev first")
     parser.add_argument("--record", action="store_true", help="write the held-out numbers into head.json")
+    parser.add_argument("--choose-guard", action="store_true", help="only choose the guarded threshold (no refit)")
     args = parser.parse_args(argv)
-    result = run(fit_first=args.fit)
+    result = run(fit_first=args.fit, guard_only=args.choose_guard)
     if args.record:
         record(result)
     print(table(result))

@@ -187,11 +187,11 @@ class UrgencyHead:
     def threshold(self) -> float:
         return float(self.meta["threshold"])
 
-    def threshold_for(self, language: str) -> float:
-        """The threshold for a comment in `language` (ISO 639-1; "und" counts as English)."""
-        if language in ("en", "und"):
-            return self.threshold
-        return float(self.meta.get("other_language_threshold", self.threshold))
+    def threshold_for(self, language: str, guarded: bool = False) -> float:
+        """The threshold for a comment in `language` (ISO 639-1; "und" counts as English); `guarded` when the
+        rules' guards spoke (a figure of speech, a negated cue): then the head must be surer."""
+        t = self.threshold if language in ("en", "und") else float(self.meta.get("other_language_threshold", 1.01))
+        return max(t, float(self.meta.get("guarded_threshold", t))) if guarded else t
 
     @property
     def dimensions(self) -> int:

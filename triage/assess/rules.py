@@ -144,6 +144,18 @@ class UrgencyRules:
             return True
         return any(all(self._found(p, text) for p in group) for group in rules.groups)
 
+    def guarded(self, text: str) -> bool:
+        """True when a guard spoke: a figure of speech was blanked out, or a cue matched but was discarded (after a
+        negation, or in a context of the category's `unless`). The detector trusts its head less on such text."""
+        straight = text.translate(_QUOTES)
+        if any(p.search(straight) for p in self.hyperbole):
+            return True
+        cleaned = self.clean(text)
+        return any(
+            any(p.search(cleaned) for p in rules.patterns) and not self._fires(rules, cleaned)
+            for rules in self.categories.values()
+        )
+
     def match(self, text: str) -> list[UrgencyCategory]:
         """The categories whose cues the text has, in CATEGORIES order."""
         cleaned = self.clean(text)

@@ -32,6 +32,9 @@ there it only flags at the lowest threshold whose out-of-fold precision on those
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 SCALES = (1.0, 3.0)
 """Multipliers of the dense blocks beside n-grams (they compete for the same L2 penalty)."""
+GUARDED_PRECISION = 0.7
+"""Where the rules' guards spoke (a figure of speech, a negated cue) the head's threshold is the lowest one whose
+out-of-fold precision on such dev rows reaches this."""
 CATEGORY_C = 10.0
 FOLDS = 5
 Floats = npt.NDArray[np.float64]
@@ -156,12 +159,17 @@ def fit_head(
     cat_model = LogisticRegression(C=CATEGORY_C, max_iter=5000).fit(
         category_design(np.asarray(vectors)[idx], prototypes), [categories[i] for i in idx]
     )
+    cat_coef = np.asarray(cat_model.coef_, dtype=np.float64)
+    cat_intercept = np.asarray(cat_model.intercept_, dtype=np.float64)
+    if len(cat_model.classes_) == 2:  # binary: one row for the second class; softmax over [0, z] is the same
+        cat_coef = np.vstack([np.zeros_like(cat_coef), cat_coef])
+        cat_intercept = np.concatenate([[0.0], cat_intercept])
     return UrgencyHead(
         np.asarray(model.coef_[0], dtype=np.float64),
         float(model.intercept_[0]),
         [str(x) for x in cat_model.classes_],
-        np.asarray(cat_model.coef_, dtype=np.float64),
-        np.asarray(cat_model.intercept_, dtype=np.float64),
+        cat_coef,
+        cat_intercept,
         prototypes,
         {
             **meta,

@@ -64,10 +64,11 @@ class UrgencyDetector:
     def threshold(self) -> float:
         return self.head.threshold if self._threshold is None else self._threshold
 
-    def thresholds(self, languages: Sequence[str]) -> list[float]:
+    def thresholds(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        """The head's threshold per text: by language, stricter where the rules' guards spoke."""
         if self._threshold is not None:
             return [self._threshold] * len(languages)
-        return [self.head.threshold_for(lang) for lang in languages]
+        return [self.head.threshold_for(lang, self.rules.guarded(t)) for t, lang in zip(texts, languages, strict=True)]
 
     def assess(
         self,
@@ -78,7 +79,8 @@ class UrgencyDetector:
         """One Urgency per text; `vectors` are the texts' embeddings (one row each, the head's model).
 
         `languages` (ISO 639-1 per text) pick the head's threshold: MiniLM reads English, so for other languages
-        the head only flags when it is sure and the rules carry the rest. Detected here when not given."""
+        the head only flags when it is sure and the rules carry the rest. Detected here when not given. The head
+        must also be surer where the rules' guards spoke (a figure of speech, a negated cue)."""
         if len(vectors) != len(texts):
             raise InvalidInput(f"{len(texts)} texts but {len(vectors)} vectors")
         if languages is None:
@@ -95,7 +97,7 @@ class UrgencyDetector:
         cat_probs = self.head.category_probabilities(vectors)
         order = self.head.categories
         results = []
-        thresholds = self.thresholds(languages)
+        thresholds = self.thresholds(texts, languages)
         for text, p, row, threshold in zip(texts, probs, cat_probs, thresholds, strict=True):
             fired = self.rules.match(text)
             score = 1 - (1 - float(p)) * (1 - RULE_RELIABILITY) if fired else float(p)
