@@ -16,5 +16,5 @@ def configure_logging(level: str) -> None:
         handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
         force=True,
     )
-    for noisy in ("httpx", "httpx2", "chromadb", "sentence_transformers", "transformers", "urllib3"):
+    for noisy in ("httpx", "httpx2", "chromadb", "sentence_transformers", "transformers", "urllib3", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

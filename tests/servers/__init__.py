@@ -88,7 +88,8 @@ class PostgresServer:
     @classmethod
     def start(cls) -> PostgresServer:
         user = "postgres" if os.geteuid() == 0 else None
-        root = Path(tempfile.mkdtemp(prefix="triage-pg-"))
+        # As root, in /tmp: the postgres user must reach the directory (TMPDIR may be under /root).
+        root = Path(tempfile.mkdtemp(prefix="triage-pg-", dir="/tmp" if user else None))
         if user:
             shutil.chown(root, user)
         data, log = root / "data", root / "postgres.log"
