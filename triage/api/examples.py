@@ -12,7 +12,7 @@ from triage.ingest.redact import redact
 from triage.pipeline import Services
 from triage.pipeline.services import base_theme_model, theme_examples
 from triage.store.sql import KeyInfo
-from triage.themes.taxonomy import LabelledExample
+from triage.themes.taxonomy import LabelledExample, packaged_examples
 
 ROLES = ("hr", "admin")
 
@@ -33,6 +33,8 @@ class ExampleOut(BaseModel):
 
 class RefitOut(BaseModel):
     taxonomy_examples: int
+    shipped_examples: int
+    """Labelled examples shipped with the theme model (models/themes/examples.jsonl)."""
     organisation_examples: int
     classes: list[str]
     model_key: str
@@ -72,6 +74,7 @@ def refit(services: Services) -> RefitOut:
     model = base_theme_model(services)
     return RefitOut(
         taxonomy_examples=sum(len(t.examples) for t in services.taxonomy.themes),
+        shipped_examples=len(packaged_examples(services.settings.models_dir)),
         organisation_examples=len(theme_examples(services).all()),
         classes=model.classifier.classes,
         model_key=services._base_key,

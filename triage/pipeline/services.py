@@ -17,7 +17,7 @@ from triage.store.sql import SqlStore
 from triage.themes.model import ThemeModel, taxonomy_hash, training_examples
 from triage.themes.multilingual import ENCODER as MULTILINGUAL_ENCODER
 from triage.themes.multilingual import MultilingualThemes
-from triage.themes.taxonomy import ExampleStore, load_taxonomy
+from triage.themes.taxonomy import ExampleStore, load_taxonomy, packaged_examples
 from triage.types import (
     Taxonomy,
 )
@@ -92,7 +92,8 @@ def base_theme_model(services: Services) -> ThemeModel:
     store = theme_examples(services)
     key = taxonomy_hash(services.taxonomy) + store.digest()
     if services._base_model is None or services._base_key != key:
-        texts, labels = training_examples(services.taxonomy, store.all())
+        shipped = packaged_examples(services.settings.models_dir)
+        texts, labels = training_examples(services.taxonomy, [*shipped, *store.all()])
         vectors = embed_cached(services.embedder, services.vectors, texts)
         s = services.settings.themes
         services._base_model = ThemeModel.fit(

@@ -36,7 +36,7 @@ class LabelledExample(BaseModel):
     text: str
     theme_id: str
     added_by: int | None = None
-    added_at: str
+    added_at: str = ""
 
 
 class ExampleStore:
@@ -70,3 +70,12 @@ class ExampleStore:
         """A hash of the stored examples (changes whenever one is added)."""
         data = self.path.read_bytes() if self.path.exists() else b""
         return hashlib.sha256(data).hexdigest()[:16]
+
+
+def packaged_examples(models_dir: Path) -> list[LabelledExample]:
+    """The labelled examples shipped with the theme model (`models/themes/examples.jsonl`), if present.
+
+    Built by `python -m evals.theme_model build` (evals/README.md, "Theme model").
+    """
+    path = models_dir / "themes" / "examples.jsonl"
+    return ExampleStore(path).all()
