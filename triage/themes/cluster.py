@@ -9,13 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import AgglomerativeClustering
+from sklearn.cluster import AgglomerativeClustering, MiniBatchKMeans
 
 from triage.ports import Vectors
 from triage.themes.clustering import cluster_vectors
 
 log = logging.getLogger(__name__)
 Labels = npt.NDArray[np.int64]
+LARGE = 50_000
+"""Past this many comments subjects use mini-batch k-means (k chosen on a sample): the graph is O(n^2)."""
+DISCOVER_MAX = 5_000
+"""Average linkage holds an O(n^2) distance matrix: past this many, groups are found on a seeded sample."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,15 @@ def subject_clusters(vectors: Vectors, k: int | None = None, seed: int = 0) -> C
     n = len(vectors)
     if n < 4:
         return Clustering(np.zeros(n, dtype=np.int64), vectors[:1].copy() if n else vectors)
-    result = cluster_vectors(vectors, k or None, seed=seed, k_max=max(3, min(20, n // 15)))
-    _, labels = np.unique(result.labels, return_inverse=True)
+    if n > LARGE:
+        # Quality cost against full k-means measured in bench/ (README "Performance").
+        sample = np.random.default_rng(seed).choice(n, DISCOVER_MAX * 2, replace=False)
+        k = k or cluster_vectors(vectors[sample], None, seed=seed, k_max=20).k
+        batches = MiniBatchKMeans(n_clusters=k, batch_size=8192, n_init=3, random_state=seed)
+        raw = batches.fit_predict(vectors)
+    else:
+        raw = cluster_vectors(vectors, k or None, seed=seed, k_max=max(3, min(20, n // 15))).labels
+    _, labels = np.unique(raw, return_inverse=True)
     labels = labels.astype(np.int64).ravel()
     log.info("subjects: k=%d for %d comments", int(labels.max()) + 1, n)
     return Clustering(labels, centroids_of(vectors, labels))
@@ -71,11 +82,20 @@ def discover_groups(
     model = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=max_distance
     )
-    labels = model.fit_predict(vectors)
+    if len(vectors) > DISCOVER_MAX:
+        # Groups from a seeded sample; every other comment joins the group whose linkage cut it falls within.
+        sample = np.sort(np.random.default_rng(seed).choice(len(vectors), DISCOVER_MAX, replace=False))
+        found = model.fit_predict(vectors[sample])
+        centroids = centroids_of(vectors[sample], found.astype(np.int64))
+        similarity = vectors @ centroids.T
+        labels = np.where(similarity.max(axis=1) >= 1 - max_distance, similarity.argmax(axis=1), -1)
+        labels[sample] = found
+    else:
+        labels = model.fit_predict(vectors)
     groups = []
     for label in sorted(set(labels.tolist())):
         members = [int(i) for i in np.flatnonzero(labels == label)]
-        if len(members) < min_size:
+        if len(members) < min_size or label < 0:
             continue
         centroid = vectors[members].mean(axis=0)
         centroid = (centroid / np.linalg.norm(centroid)).astype(np.float32)
