@@ -96,14 +96,21 @@ def noisy(text: str, rng: random.Random) -> str:
     return text
 
 
+INTENT_SETS = ("b77:", "clinc:")
+INTENT_SHARE = 0.5
+"""Half the comments come from the feedback-domain sets (1.9k texts), half from the intent sets (28k)."""
+
+
 def build(size: int, seed: int = 0, sources: list[Source] | None = None) -> list[Row]:
     """`size` comments: real texts drawn with replacement, each lightly re-typed; seeded."""
     sources = sources or load_sources()
+    intents = [s for s in sources if s.label.startswith(INTENT_SETS)]
+    feedback = [s for s in sources if not s.label.startswith(INTENT_SETS)]
     rng = random.Random(seed)
     rows = []
-    for i in range(size):
-        src = sources[rng.randrange(len(sources))]
-        # The first pass over the sources keeps texts as written; later copies are re-typed.
-        text = src.text if i < len(sources) and rng.random() < 0.5 else noisy(src.text, rng)
+    for _ in range(size):
+        pool = intents if rng.random() < INTENT_SHARE else feedback
+        src = pool[rng.randrange(len(pool))]
+        text = src.text if rng.random() < 0.2 else noisy(src.text, rng)
         rows.append(Row(text, src.label, src.provider, f"r{rng.randrange(max(size // 4, 50))}"))
     return rows

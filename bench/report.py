@@ -174,6 +174,13 @@ def run_all(ns: argparse.Namespace) -> int:
                             [f"{q['n']:,}", "k-means (full)", q["full_kmeans_s"], q["full_nmi"], ""],
                             [f"{q['n']:,}", "mini-batch k-means", q["minibatch_s"], q["minibatch_nmi"], ""],
                             [f"{big['n']:,}", "mini-batch k-means", big["minibatch_s"], big["nmi"], big["peak_rss_mb"]],
+                            [
+                                f"{big['n']:,}",
+                                f"product subjects (k = {big['product_subjects_k']})",
+                                big["product_subjects_s"],
+                                big["product_subjects_nmi"],
+                                big["peak_rss_mb"],
+                            ],
                         ],
                     )
                 )

@@ -120,11 +120,19 @@ def scale(path: Path, n: int, quality_n: int, seed: int = 0, noise: float = 0.02
     make_s = time.perf_counter() - started
     started = time.perf_counter()
     labels_big = _minibatch(big, SCALE_K, seed)
+    minibatch_s = time.perf_counter() - started
+    from triage.themes.cluster import subject_clusters
+
+    started = time.perf_counter()
+    subjects = subject_clusters(big, seed=seed)
     result["large"] = {
         "n": n,
         "make_vectors_s": round(make_s, 2),
-        "minibatch_s": round(time.perf_counter() - started, 2),
+        "minibatch_s": round(minibatch_s, 2),
         "nmi": _nmi(list(label_of[source]), labels_big),
+        "product_subjects_s": round(time.perf_counter() - started, 2),
+        "product_subjects_k": int(subjects.labels.max()) + 1,
+        "product_subjects_nmi": _nmi(list(label_of[source]), subjects.labels),
         "peak_rss_mb": round(_peak_mb(), 1),
     }
     return result
