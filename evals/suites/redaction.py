@@ -16,6 +16,7 @@ Run: `python -m evals.suites.redaction [--json PATH]`.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import sys
@@ -49,9 +50,10 @@ THRESHOLDS = {
 }
 """Regression guards, set a little below the measured values (evals/README.md)."""
 SPEED_SAMPLE = 100
-OTHER_SETS = ("internal_feedback", "multilingual", "sentiment")
-"""Ordinary feedback written for other evals, with no personal data planted: every comment the detector changes
-there is listed with what it replaced, to read whether it was a mistake (most are) or a name written in."""
+OTHER_SETS = ("internal_feedback", "multilingual", "sentiment", "example_survey")
+"""Ordinary feedback written for other evals (and the product's example survey, which has a few colleagues'
+names written in): every comment the detector changes there is listed with what it replaced, to read whether it
+was a mistake or a name."""
 Row = dict[str, Any]
 Method = Callable[[Sequence[Row]], list[list[Found]]]
 
@@ -163,13 +165,20 @@ def per_language(rows: Sequence[Row], predicted: Sequence[Sequence[Found]]) -> d
     return out
 
 
+def _survey_rows(path: Path) -> list[Row]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return [{"id": f"row-{i}", "text": r["text"]} for i, r in enumerate(csv.DictReader(f), start=2)]
+
+
 def other_sets() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in OTHER_SETS:
         path = PROJECT_ROOT / "evals" / "datasets" / name / "comments.jsonl"
+        if name == "example_survey":
+            path = PROJECT_ROOT / "examples" / "survey.csv"
         if not path.exists():
             continue
-        rows = load(path)
+        rows = load(path) if path.suffix == ".jsonl" else _survey_rows(path)
         found = find_personal_data_many([r["text"] for r in rows])
         changed = [
             {"id": r["id"], "spans": [{"kind": f.kind, "text": r["text"][f.start : f.end]} for f in spans]}

@@ -88,13 +88,18 @@ def _model(name: str) -> Any:
 
 @lru_cache(maxsize=1)
 def _english_words() -> frozenset[str]:
-    """Common English words (nouns, verbs, adjectives, adverbs of WordNet, from the English model's lemmatizer).
+    """Common English words: the nouns, verbs, adjectives and adverbs of WordNet and their irregular forms ("got",
+    "felt"), from the English model's lemmatizer tables.
 
     WordNet also lists many first names ("maria", "tom"), so this only vets the weakest evidence: a lone proper
-    noun outside every entity, or a lower-case span, is a name only if it is not a common word ("Calm", "Job").
+    noun outside every entity, a single word opening a sentence, or a lower-case span, is a name only if it is
+    not a common word ("Calm", "Job", "Got").
     """
-    table = _model(ENGLISH_MODEL).get_pipe("lemmatizer").lookups.get_table("lemma_index")
-    return frozenset(word for pos in ("noun", "verb", "adj", "adv") for word in table.get(pos, []))
+    lookups = _model(ENGLISH_MODEL).get_pipe("lemmatizer").lookups
+    index, irregular = lookups.get_table("lemma_index"), lookups.get_table("lemma_exc")
+    words = {word for pos in ("noun", "verb", "adj", "adv") for word in index.get(pos, [])}
+    words |= {form for pos in ("noun", "verb", "adj", "adv") for form in irregular.get(pos, {})}
+    return frozenset(words)
 
 
 def model_for(language: str) -> str:
@@ -125,6 +130,8 @@ def _is_name_word(word: str) -> bool:
     if low.endswith(("'s", "\u2019s")):
         low = low[:-2]
     if low.endswith("s") and low[:-1] in NOT_NAMES:  # "Fridays", "Teams"
+        return False
+    if word.endswith("s") and len(word) > 2 and word[:-1].isupper():  # "PDFs", "KPIs": acronyms
         return False
     return (
         len(low) > 1
