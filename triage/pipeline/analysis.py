@@ -24,6 +24,7 @@ from triage.summarize.llm import LLMSummarizer, LLMUsage
 from triage.summarize.names import dedupe_names
 from triage.summarize.offline import OfflineSummarizer
 from triage.summarize.playbook import load_playbook
+from triage.themes.analyze import load_tracked, save_tracked
 from triage.themes.multilingual import analyze_themes_routed, is_routed, routed_comments
 from triage.types import (
     Report,
@@ -90,6 +91,9 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     base = await asyncio.to_thread(base_theme_model, services)
     languages, routed = await asyncio.to_thread(_languages_and_routed, services, texts)
     head = services.multilingual.head(base.taxonomy) if routed else None
+    # Subjects and discovered themes that continue the last run's keep their ids (matched by centroid).
+    last_run = services.sql.latest_succeeded_run()
+    previous = load_tracked(settings.artifacts_dir / last_run) if last_run else []
     analysis = await asyncio.to_thread(
         analyze_themes_routed,
         base,
@@ -99,6 +103,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         vectors,
         settings.themes.min_new_theme_size,
         [c.provider for c in comments],
+        previous,
     )
     sentiments = await asyncio.to_thread(
         score_sentiment_by_language,
@@ -145,6 +150,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
     # Every generated text (LLM or offline) is audited for personal data before the report is stored or shown.
     report = await asyncio.to_thread(audit_report, report)
     analysis.model.save(settings.artifacts_dir / run_id)
+    save_tracked(settings.artifacts_dir / run_id, analysis.tracked)
     assignments = [
         NewAssignment(comment_id=c.id, kind="theme", label=t.id, confidence=t.confidence, rank=rank)
         for c, themes in zip(comments, analysis.themes, strict=True)
@@ -158,8 +164,9 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         ]
         if urgency.urgent:
             category = urgency.category or "unspecified"
+            level = 0 if urgency.level == "urgent" else 1  # rank 0: escalate now, 1: to review
             assignments.append(
-                NewAssignment(comment_id=c.id, kind="urgent", label=category, confidence=urgency.score, rank=0)
+                NewAssignment(comment_id=c.id, kind="urgent", label=category, confidence=urgency.score, rank=level)
             )
         if mood is not None:
             assignments.append(

@@ -28,7 +28,7 @@ import sklearn
 
 from triage.errors import ModelMismatch
 from triage.ports import Embedder, Vectors
-from triage.themes.analyze import ThemeAnalysis, analyze_themes
+from triage.themes.analyze import ThemeAnalysis, TrackedGroup, analyze_themes
 from triage.themes.keywords import class_keywords
 from triage.themes.model import MAX_THEMES, ThemeModel, taxonomy_hash
 from triage.types import Taxonomy, ThemeScore
@@ -274,6 +274,7 @@ def analyze_themes_routed(
     vectors: Vectors,
     min_new_theme_size: int,
     providers: list[str] | None = None,
+    previous: Sequence[TrackedGroup] = (),
 ) -> ThemeAnalysis:
     """`analyze_themes`, with routed comments assigned by the multilingual head.
 
@@ -281,8 +282,9 @@ def analyze_themes_routed(
     routed comments out of new-theme discovery (MiniLM would group them by language, not by failure).
     """
     if not routed or head is None:
-        return analyze_themes(base, texts, vectors, min_new_theme_size, providers)
-    analysis = analyze_themes(RoutedThemeModel(base, head, routed), texts, vectors, min_new_theme_size, providers)
+        return analyze_themes(base, texts, vectors, min_new_theme_size, providers, previous=previous)
+    routed_model = RoutedThemeModel(base, head, routed)
+    analysis = analyze_themes(routed_model, texts, vectors, min_new_theme_size, providers, previous=previous)
     model = RoutedThemeModel(analysis.model, head, routed)
     analysis.themes = model.score(texts, vectors)
     primaries = [analysis.primary(i) for i in range(len(texts))]
