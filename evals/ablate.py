@@ -44,13 +44,15 @@ def params_variant(params: ClusterParams) -> Variant:
     return run
 
 
-BASE = ClusterParams()
+OURS = ClusterParams()
+BASE = replace(OURS, layout_dims=0)
+"""The spectral method before the layout: k-means on the spectral embedding of the 10-NN graph."""
 KMEANS = replace(BASE, spectral=False)
 VARIANTS: dict[str, Variant] = {
     "MiniLM + k-means (10 restarts)": params_variant(KMEANS),
     "k-means + neighbour smoothing 1.0": params_variant(replace(KMEANS, smooth=1.0)),
     "k-means + TF-IDF 0.5": params_variant(replace(KMEANS, text_weight=0.5)),
-    "spectral, 10-NN cosine graph (ours)": params_variant(BASE),
+    "spectral, 10-NN cosine graph": params_variant(BASE),
     "spectral, 7-NN": params_variant(replace(BASE, n_neighbors=7)),
     "spectral, 15-NN": params_variant(replace(BASE, n_neighbors=15)),
     "spectral, 25-NN": params_variant(replace(BASE, n_neighbors=25)),
@@ -63,6 +65,10 @@ VARIANTS: dict[str, Variant] = {
     "spectral, 30 restarts": params_variant(replace(BASE, n_init=30)),
     "spectral + k-means refinement": params_variant(replace(BASE, refine=True)),
     "spectral + consensus of 5 runs": params_variant(replace(BASE, consensus=5)),
+    "spectral, 15-NN favouring mutual edges (0.3)": params_variant(replace(BASE, n_neighbors=15, mutual=0.3)),
+    "layout: fuzzy 15-NN graph, 5 dims, k-means": params_variant(replace(OURS, layout_dims=5)),
+    "layout: fuzzy 15-NN graph, 10 dims, k-means (ours)": params_variant(OURS),
+    "layout, 10 dims, 20-NN": params_variant(replace(OURS, layout_neighbors=20)),
 }
 
 

@@ -36,7 +36,8 @@ def _vectors(data: Dataset) -> npt.NDArray[np.float32]:
 
 
 def ours_cluster(data: Dataset, k: int | None, seed: int) -> Labels:
-    """triage.themes.clustering: kNN graph + spectral embedding + k-means on MiniLM vectors."""
+    """triage.themes.clustering: MiniLM vectors -> fuzzy 15-NN graph -> layout (10 dims, from its spectral
+    embedding) -> k-means; k unknown: eigengap of the 10-NN graph."""
     return cluster_vectors(_vectors(data), k, texts=data.texts, seed=seed).labels
 
 
@@ -105,7 +106,7 @@ class ClusterMethod:
 def cluster_methods(include_bertopic: bool | None = None) -> list[ClusterMethod]:
     """Ours first, then the baselines (BERTopic only when its optional extra is installed)."""
     methods = [
-        ClusterMethod(OURS, ours_cluster, True, "MiniLM + kNN graph, spectral embedding, k-means (triage)"),
+        ClusterMethod(OURS, ours_cluster, True, "MiniLM + fuzzy kNN graph, 10-dim layout, k-means (triage)"),
         ClusterMethod("tfidf-kmeans", tfidf_kmeans, False, "TF-IDF + k-means"),
         ClusterMethod("minilm-kmeans", minilm_kmeans, True, "MiniLM + k-means; k unknown: silhouette (product before)"),
     ]

@@ -61,6 +61,13 @@ class ClusterParams:
     """Runs (seeds) whose co-clustering reweights the graph before a final spectral clustering (0 = off)."""
     weights: str = "cosine"
     """Edge weights: "cosine"; "local" (self-tuning, exp(-d^2 / s_i s_j), s = 7th-neighbour distance); "snn"."""
+    mutual: float = 1.0
+    """Weight of edges that only one end chose (1 = the usual symmetric kNN graph; below 1 favours mutual edges)."""
+    layout_dims: int = 10
+    """Dimensions of the graph layout k-means runs on (0 = k-means on the spectral embedding instead)."""
+    layout_neighbors: int = 15
+    layout_epochs: int = 200
+    layout_rate: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -76,19 +83,28 @@ def normalize(x: npt.NDArray[np.floating[Any]]) -> Matrix:
     return unit
 
 
-def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine") -> sp.csr_matrix:
-    """Symmetric sparse graph: each point to its `n_neighbors` most cosine-similar points, weight = similarity."""
+def neighbours(vectors: Matrix, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Each point's `m` most cosine-similar other points (n x m indices, n x m similarities)."""
     n = len(vectors)
-    m = min(n_neighbors, n - 1)
-    rows, cols, vals = [], [], []
+    indices, similarities = [], []
     for start in range(0, n, 2048):
         sim = vectors[start : start + 2048] @ vectors.T
         sim[np.arange(sim.shape[0]), np.arange(start, start + sim.shape[0])] = -np.inf
         idx = np.argpartition(-sim, m - 1, axis=1)[:, :m]
-        rows.append(np.repeat(np.arange(start, start + sim.shape[0]), m))
-        cols.append(idx.ravel())
-        vals.append(np.take_along_axis(sim, idx, axis=1).ravel())
-    r, c, s = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        indices.append(idx)
+        similarities.append(np.take_along_axis(sim, idx, axis=1))
+    return np.concatenate(indices).astype(np.int64), np.concatenate(similarities).astype(np.float32)
+
+
+def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine", mutual: float = 1.0) -> sp.csr_matrix:
+    """Symmetric sparse graph: each point to its `n_neighbors` most cosine-similar points, weight = similarity.
+
+    `mutual` < 1 weighs an edge only one of its ends chose by that much (mutual edges keep full weight).
+    """
+    n = len(vectors)
+    m = min(n_neighbors, n - 1)
+    idx, sim = neighbours(vectors, m)
+    r, c, s = np.repeat(np.arange(n), m), idx.ravel(), sim.ravel()
     if weights == "local":
         dist = np.sqrt(np.clip(2.0 - 2.0 * s, 0.0, None))
         ranked = np.sort(dist.reshape(n, m), axis=1)
@@ -104,7 +120,65 @@ def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine") -> sp.
         shared = np.asarray(member[r].multiply(member[c]).sum(axis=1)).ravel()
         jaccard = shared / (2 * (m + 1) - shared)
         graph = sp.csr_matrix((jaccard * np.clip(s, 0.0, None), (r, c)), shape=(n, n))
+    if mutual < 1.0:
+        return (graph.minimum(graph.T) + mutual * graph.maximum(graph.T)).tocsr()
     return graph.maximum(graph.T).tocsr()
+
+
+def fuzzy_graph(vectors: Matrix, n_neighbors: int) -> sp.csr_matrix:
+    """The kNN graph with UMAP's fuzzy weights: exp(-(d - d_1) / s_i), s_i such that a row sums to log2(m);
+    symmetrised as a fuzzy union, w + w' - w w'. The distance is 1 - cosine."""
+    n = len(vectors)
+    m = min(n_neighbors, n - 1)
+    idx, sim = neighbours(vectors, m)
+    excess = np.clip((1.0 - sim) - (1.0 - sim.max(axis=1, keepdims=True)), 0.0, None).astype(np.float64)
+    low, high, scale = np.zeros(n), np.full(n, np.inf), np.ones(n)
+    for _ in range(64):  # bisection for each row's scale
+        over = np.exp(-excess / scale[:, None]).sum(axis=1) > np.log2(m)
+        high, low = np.where(over, scale, high), np.where(over, low, scale)
+        scale = np.where(np.isinf(high), scale * 2, (low + high) / 2)
+    w = np.exp(-excess / scale[:, None])
+    graph = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), m), idx.ravel())), shape=(n, n))
+    return (graph + graph.T - graph.multiply(graph.T)).tocsr()
+
+
+def graph_layout(graph: sp.csr_matrix, dims: int, seed: int, epochs: int = 200, rate: float = 0.2) -> Matrix:
+    """Points placed in `dims` dimensions so that graph neighbours are close and other points apart.
+
+    UMAP's objective (min_dist 0: a = 1.929, b = 0.7915), started from the graph's spectral embedding and
+    optimised with full-batch steps: each epoch samples every edge with probability weight / max weight,
+    pulls its ends together and pushes its head from 5 random points; the step shrinks linearly to 0.
+    Seeded and deterministic.
+    """
+    a, b, negatives = 1.929, 0.7915, 5
+    n = graph.shape[0]
+    rng = np.random.default_rng(seed)
+    coo = graph.tocoo()
+    keep = coo.data >= coo.data.max() / epochs
+    head, tail, p = coo.row[keep], coo.col[keep], coo.data[keep] / coo.data.max()
+    _, vecs = top_eigen(graph, dims + 1, seed)
+    init = vecs[:, 1 : dims + 1] * np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])])[1:]
+    y = 10 * (init - init.min(axis=0)) / np.maximum(init.max(axis=0) - init.min(axis=0), 1e-12)
+    for epoch in range(epochs):
+        step = rate * (1 - epoch / epochs)
+        on = rng.random(len(p)) < p
+        h, t = head[on], tail[on]
+        diff = y[h] - y[t]
+        d2 = (diff**2).sum(axis=1)
+        pull = np.where(d2 > 0, -2 * a * b * d2 ** (b - 1) / (1 + a * d2**b), 0.0)
+        grad = np.clip(pull[:, None] * diff, -4, 4) * step
+        update = np.zeros_like(y)
+        np.add.at(update, h, grad)
+        np.add.at(update, t, -grad)
+        hn = np.repeat(h, negatives)
+        other = rng.integers(0, n, len(hn))
+        diff = y[hn] - y[other]
+        d2 = (diff**2).sum(axis=1)
+        push = np.where((d2 > 0) & (hn != other), 2 * b / ((0.001 + d2) * (1 + a * d2**b)), 0.0)
+        np.add.at(update, hn, np.clip(push[:, None] * diff, -4, 4) * step)
+        y += update
+    layout: Matrix = y.astype(np.float32)
+    return layout
 
 
 def smooth_vectors(vectors: Matrix, n_neighbors: int, weight: float) -> Matrix:
@@ -202,11 +276,16 @@ def cluster_vectors(
     k = max(1, min(k, n - 2))
     if not params.spectral or n > SPECTRAL_MAX:
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
-    graph = knn_graph(x, params.n_neighbors, params.weights)
+    graph = knn_graph(x, params.n_neighbors, params.weights, params.mutual)
     n_parts, _ = connected_components(graph, directed=False)
     if n_parts > k:
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
+    if params.layout_dims:
+        fuzzy = fuzzy_graph(x, params.layout_neighbors)
+        dims = min(params.layout_dims, n - 3)
+        layout = graph_layout(fuzzy, dims, seed, params.layout_epochs, params.layout_rate)
+        return ClusterResult(_kmeans(layout, k, seed, params.n_init), k)
     embedding = spectral_embedding(graph, k + params.extra_dims, seed)
     labels = _kmeans(embedding, k, seed, params.n_init)
     if params.consensus:
