@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 RunState = Literal["queued", "running", "succeeded", "failed"]
 Trend = Literal["new", "grown", "shrunk", "gone", "steady"]
 Role = Literal["manager", "hr", "integrator", "admin"]
+UrgencyLevel = Literal["urgent", "review"]
+"""How soon HR should act: "urgent" (escalate now; high precision) or "review" (someone should look today)."""
 UNASSIGNED = "unassigned"
 
 
@@ -170,6 +172,8 @@ class UrgentComment(Record):
     category: str
     score: float
     redacted_text: str
+    level: UrgencyLevel = "urgent"
+    """"urgent" (escalate now) or "review" (look today); the queue lists every "urgent" item first."""
 
 
 class RunUsage(Record):
@@ -321,6 +325,10 @@ class Urgency(Record):
     """Whether a comment needs escalation now, to which kind of case, and how sure the detector is (0..1)."""
 
     urgent: bool
+    """In HR's urgent queue: `level` is "urgent" or "review" (None when not urgent)."""
+    level: UrgencyLevel | None = None
+    """"urgent" when a rule fired or the head is sure (dev precision >= 0.85): escalate now; "review" when only the
+    recall-first threshold is reached: a person should look today."""
     category: UrgencyCategory | None = None
     score: float = Field(ge=0.0, le=1.0)
     cues: list[str] = []

@@ -18,7 +18,7 @@ from triage.errors import Conflict, InvalidInput, NotFound
 from triage.pipeline import Services
 from triage.report.render import render
 from triage.store.sql import KeyInfo
-from triage.types import IngestReport, Report, RunStatus, TriageResult, UrgentComment
+from triage.types import IngestReport, Report, RunStatus, TriageResult, UrgencyLevel, UrgentComment
 
 MEDIA = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 
@@ -182,9 +182,10 @@ def get_comment(comment_id: int, services: Services) -> CommentOut:
 
 
 @get("/v1/urgent", opt={"roles": ("hr",), "audit": "urgent.read"}, sync_to_thread=True)
-def urgent_queue(services: Services) -> list[UrgentComment]:
-    """Comments that need escalation now (HR only; never withheld from HR, never shown to other roles)."""
-    return services.sql.urgent_comments()
+def urgent_queue(services: Services, level: UrgencyLevel | None = None) -> list[UrgentComment]:
+    """Comments that need escalation now ("urgent", first) or a look today ("review"); `?level=` keeps one level.
+    HR only; never withheld from HR, never shown to other roles."""
+    return services.sql.urgent_comments(level)
 
 
 ROUTES = [urgent_queue, health, upload_dataset, create_run, get_run, get_report, triage_comment, get_comment]

@@ -193,6 +193,14 @@ class UrgencyHead:
         t = self.threshold if language in ("en", "und") else float(self.meta.get("other_language_threshold", 1.01))
         return max(t, float(self.meta.get("guarded_threshold", t))) if guarded else t
 
+    def urgent_threshold_for(self, language: str, guarded: bool = False) -> float:
+        """The threshold of the "urgent" level (escalate now; chosen on dev for precision, see
+        `triage.assess.training.URGENT_PRECISION`), never below the recall-first one of `threshold_for`. A head
+        saved without it has one level: everything the head flags is urgent."""
+        review = self.threshold_for(language, guarded)
+        key = "urgent_threshold" if language in ("en", "und") else "urgent_other_language_threshold"
+        return max(review, float(self.meta.get(key, review)))
+
     @property
     def dimensions(self) -> int:
         return int(self.prototypes.vectors.shape[1])

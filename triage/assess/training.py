@@ -35,6 +35,9 @@ SCALES = (1.0, 3.0)
 GUARDED_PRECISION = 0.7
 """Where the rules' guards spoke (a figure of speech, a negated cue) the head's threshold is the lowest one whose
 out-of-fold precision on such dev rows reaches this."""
+URGENT_PRECISION = 0.85
+"""The "urgent" level (escalate now): the head's threshold is the lowest one (highest recall) whose out-of-fold
+precision on dev reaches this, per language group; below it and above the recall-first threshold is "review"."""
 CATEGORY_C = 10.0
 FOLDS = 5
 Floats = npt.NDArray[np.float64]
@@ -89,6 +92,20 @@ def threshold_for_precision(p: Floats, y: Bools, target: float) -> float:
         if (flagged & y).sum() / max(int(flagged.sum()), 1) >= target:
             best = min(best, float(t))
     return best
+
+
+def urgent_level(p: Floats, y: Bools, english: Bools, review_other: float) -> dict[str, Any]:
+    """The "urgent" level's thresholds from out-of-fold P on dev: English (and undetermined) rows, other languages
+    (never below their review threshold `review_other`), with the out-of-fold numbers at each."""
+    en = threshold_for_precision(p[english], y[english], URGENT_PRECISION)
+    other = max(review_other, threshold_for_precision(p[~english], y[~english], URGENT_PRECISION))
+    return {
+        "urgent_threshold": en,
+        "urgent_other_language_threshold": other,
+        "urgent_precision_target": URGENT_PRECISION,
+        "dev_out_of_fold_urgent_english": at_threshold(p[english], y[english], en),
+        "dev_out_of_fold_urgent_other_languages": at_threshold(p[~english], y[~english], other),
+    }
 
 
 def at_threshold(p: Floats, y: Bools, threshold: float) -> dict[str, float]:

@@ -1,9 +1,13 @@
 """UrgencyDetector: comments that need escalation now (harassment, discrimination, threats, safety,
 fraud, data breaches, self-harm risk).
 
-A comment is urgent when the head's P(urgent) reaches its threshold (chosen on dev for recall), or when a
-curated rule of `models/urgency/rules.toml` fires (a high-precision layer: it only adds). Rules name the
-category; otherwise, and to break ties between rules, the head's category model does. The head reads the
+Two levels, as in a trust-and-safety queue (`Urgency.level`):
+- "urgent" (escalate now): a curated rule of `models/urgency/rules.toml` fired (a high-precision layer), or the
+  head's P(urgent) reaches its high-precision threshold (the highest-recall point with out-of-fold dev precision
+  >= 0.85, `triage.assess.training.URGENT_PRECISION`);
+- "review" (a person should look today): only the recall-first threshold (out-of-fold dev recall 0.97) is reached.
+`Urgency.urgent` means "in HR's urgent queue", i.e. either level; `level` says which. Rules name the category;
+otherwise, and to break ties between rules, the head's category model does. The head reads the
 embedding the pipeline already computed, so one comment costs a few milliseconds on top of it. Measured in
 `python -m evals.suites.urgent`.
 """
@@ -22,7 +26,7 @@ from triage.assess.head import UrgencyHead
 from triage.assess.rules import CATEGORIES, UrgencyRules
 from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
 from triage.ingest.language import detect_language
-from triage.types import Urgency, UrgencyCategory
+from triage.types import Urgency, UrgencyCategory, UrgencyLevel
 
 log = logging.getLogger(__name__)
 RULES_FILE = "rules.toml"
@@ -33,10 +37,11 @@ RULE_RELIABILITY = 0.9
 
 
 class UrgencyDetector:
-    """Rules OR head; one `Urgency` per comment."""
+    """Rules OR head; one `Urgency` per comment, at level "urgent" or "review" (see the module docstring)."""
 
     def __init__(self, rules: UrgencyRules, head: UrgencyHead, threshold: float | None = None) -> None:
-        """`threshold` overrides the head's own (chosen on dev); above 1 the head never flags alone (rules only)."""
+        """`threshold` overrides the head's recall-first one (chosen on dev; the "urgent" level is never below it);
+        above 1 the head never flags alone (rules only)."""
         unknown = sorted(set(head.categories) - set(CATEGORIES))
         if unknown:
             raise ConfigurationError(f"urgency head knows categories the rules do not: {', '.join(unknown)}")
@@ -70,6 +75,14 @@ class UrgencyDetector:
             return [self._threshold] * len(languages)
         return [self.head.threshold_for(lang, self.rules.guarded(t)) for t, lang in zip(texts, languages, strict=True)]
 
+    def urgent_thresholds(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        """The head's "urgent"-level threshold per text (never below `thresholds`)."""
+        review = self.thresholds(texts, languages)
+        return [
+            max(r, self.head.urgent_threshold_for(lang, self.rules.guarded(t)))
+            for t, lang, r in zip(texts, languages, review, strict=True)
+        ]
+
     def assess(
         self,
         texts: Sequence[str],
@@ -98,18 +111,23 @@ class UrgencyDetector:
         order = self.head.categories
         results = []
         thresholds = self.thresholds(texts, languages)
-        for text, p, row, threshold in zip(texts, probs, cat_probs, thresholds, strict=True):
+        levels = self.urgent_thresholds(texts, languages)
+        for text, p, row, threshold, escalate in zip(texts, probs, cat_probs, thresholds, levels, strict=True):
             fired = self.rules.match(text)
             score = 1 - (1 - float(p)) * (1 - RULE_RELIABILITY) if fired else float(p)
             urgent = bool(fired) or p >= threshold
+            level: UrgencyLevel | None = "urgent" if fired or p >= escalate else "review" if urgent else None
             category: UrgencyCategory | None = None
             if fired:
                 category = max(fired, key=lambda c: row[order.index(c)] if c in order else -1.0)
             elif urgent:
                 category = cast(UrgencyCategory, order[int(row.argmax())])
             cues = [f"rules:{c}" for c in fired] + (["model"] if p >= threshold else [])
-            results.append(Urgency(urgent=urgent, category=category, score=round(min(score, 1.0), 4), cues=cues))
+            results.append(
+                Urgency(urgent=urgent, level=level, category=category, score=round(min(score, 1.0), 4), cues=cues)
+            )
         flagged = sum(r.urgent for r in results)
         if flagged:
-            log.info("urgency: %d of %d comments urgent", flagged, len(results))
+            now = sum(r.level == "urgent" for r in results)
+            log.info("urgency: %d of %d comments urgent, %d to review", now, len(results), flagged - now)
         return results

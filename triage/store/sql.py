@@ -26,7 +26,7 @@ from triage.store.tables import (
     RunRow,
     utcnow,
 )
-from triage.types import Comment, NewComment, Role, RunStatus, RunUsage, TrackedAction, UrgentComment
+from triage.types import Comment, NewComment, Role, RunStatus, RunUsage, TrackedAction, UrgencyLevel, UrgentComment
 
 KEY_PREFIX = "trg_"
 
@@ -207,8 +207,10 @@ class SqlStore:
             )
             return list(rows)
 
-    def urgent_comments(self) -> list[UrgentComment]:
-        """Urgent comments of each dataset's newest succeeded run, most urgent first."""
+    def urgent_comments(self, level: UrgencyLevel | None = None) -> list[UrgentComment]:
+        """Urgent comments of each dataset's newest succeeded run: level "urgent" first (rank 0), then "review"
+        (rank 1), each by score; only one level when `level` is given."""
+        ranks = {"urgent": 0, "review": 1}
         with self._session() as s:
             newest = (
                 select(RunRow.dataset_id, func.max(RunRow.finished_at).label("finished"))
@@ -222,7 +224,8 @@ class SqlStore:
                 .join(newest, (newest.c.dataset_id == RunRow.dataset_id) & (newest.c.finished == RunRow.finished_at))
                 .join(CommentRow, CommentRow.id == AssignmentRow.comment_id)
                 .where(AssignmentRow.kind == "urgent")
-                .order_by(AssignmentRow.confidence.desc(), CommentRow.id)
+                .where(AssignmentRow.rank == ranks[level] if level else AssignmentRow.rank >= 0)
+                .order_by(AssignmentRow.rank, AssignmentRow.confidence.desc(), CommentRow.id)
             )
             return [
                 UrgentComment(
@@ -234,6 +237,7 @@ class SqlStore:
                     category=assignment.label,
                     score=round(assignment.confidence, 4),
                     redacted_text=comment.text,
+                    level="urgent" if assignment.rank == 0 else "review",
                 )
                 for assignment, comment, run_id in rows
             ]

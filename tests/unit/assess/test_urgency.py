@@ -214,3 +214,25 @@ def test_bad_inputs(detector: UrgencyDetector) -> None:
         detector.assess(["a"], np.zeros((1, 768), dtype=np.float32))
     with pytest.raises(InvalidInput, match="1 texts but 2 languages"):
         detector.assess(["a"], np.zeros((1, 384), dtype=np.float32), ["en", "de"])
+
+
+def test_levels_rules_say_urgent_and_the_head_splits_urgent_from_review(
+    detector: UrgencyDetector, embedder: SentenceTransformerEmbedder
+) -> None:
+    texts = [t for t, _ in URGENT] + INDIRECT + NOT_URGENT + KNOWN_FALSE_ALARMS
+    vectors = embedder.encode(texts)
+    languages = ["en"] * len(texts)
+    found = detector.assess(texts, vectors, languages)
+    p = detector.head.probability(texts, vectors)
+    review = detector.thresholds(texts, languages)
+    escalate = detector.urgent_thresholds(texts, languages)
+    assert all(e >= r for e, r in zip(escalate, review, strict=True))
+    for text, u, prob, r, e in zip(texts, found, p, review, escalate, strict=True):
+        fired = bool(detector.rules.match(text))
+        assert u.urgent == (u.level is not None)
+        expected = "urgent" if fired or prob >= e else "review" if prob >= r else None
+        assert u.level == expected, (text, u, prob)
+    assert all(u.level == "urgent" for u, t in zip(found, texts, strict=True) if detector.rules.match(t))
+    # The known false alarm only reaches the recall-first threshold: it waits in "review", not "urgent".
+    assert found[-1].level == "review"
+    assert {u.level for u in found[: len(URGENT)]} == {"urgent"}

@@ -168,3 +168,37 @@ def test_select_prefers_the_candidate_that_separates_the_classes() -> None:
     best, rows = tr.select(texts, y, strata, vectors, _prototypes(rng), candidates=candidates)
     assert best["candidate"].features == "minilm"
     assert best["recall"] >= tr.TARGET_RECALL and best["precision"] > rows[-1]["precision"]
+
+
+def test_urgent_level_is_the_highest_recall_point_at_its_precision() -> None:
+    p = np.asarray([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    y = np.asarray([True, True, False, True, False, True, False, False, True, False])
+    english = np.asarray([True] * 6 + [False] * 4)
+    level = tr.urgent_level(p, y, english, review_other=0.15)
+    # English rows: 0.9 0.8 (urgent) 0.7 (not) 0.6 (urgent): precision 0.75 at 0.6, 1.0 at 0.8 -> 0.8 for 0.85.
+    assert level["urgent_threshold"] == 0.8
+    assert level["dev_out_of_fold_urgent_english"] == {"threshold": 0.8, "precision": 1.0, "recall": 0.5, "flagged": 2}
+    # Other rows 0.3 0.2 0.1 (urgent) 0.05: precision 1/3 at best, so the head never says "urgent" there alone.
+    assert level["urgent_other_language_threshold"] > 1.0
+    y[6] = True  # now 0.3 (urgent) reaches precision 1.0; the other languages' review threshold is a floor
+    assert tr.urgent_level(p, y, english, review_other=0.15)["urgent_other_language_threshold"] == 0.3
+    assert tr.urgent_level(p, y, english, review_other=0.5)["urgent_other_language_threshold"] == 0.5
+
+
+def test_urgent_level_threshold_is_never_below_review(tmp_path: Path, fitted: tuple[UrgencyHead, np.ndarray]) -> None:
+    head, _ = fitted
+    head.save(tmp_path)
+    assert UrgencyHead.load(tmp_path).urgent_threshold_for("en") == 0.5  # saved without a level: one level
+    _edit_meta(tmp_path, urgent_threshold=0.8, urgent_other_language_threshold=0.3)
+    meta = json.loads((tmp_path / "head.json").read_text(encoding="utf-8"))
+    loaded = UrgencyHead(head.coef, head.intercept, head.categories, head.category_coef,
+                         head.category_intercept, head.prototypes, meta)  # fmt: skip
+    assert loaded.urgent_threshold_for("en") == loaded.urgent_threshold_for("und") == 0.8
+    assert loaded.urgent_threshold_for("pt") == 0.9  # the review threshold for other languages is higher
+
+
+def test_shipped_head_has_a_stricter_urgent_level() -> None:
+    head = UrgencyHead.load(MODEL_DIR)
+    assert head.threshold_for("en") < head.urgent_threshold_for("en") < 1.0
+    out_of_fold = head.meta["dev_out_of_fold_urgent_english"]
+    assert out_of_fold["precision"] >= tr.URGENT_PRECISION == head.meta["urgent_precision_target"]
