@@ -50,7 +50,12 @@ MODEL_DIR = PROJECT_ROOT / "models" / "urgency"
 EMBED_MODEL = "minilm"
 THRESHOLDS = {"test_recall": 0.95, "test_precision": 0.70}
 LICENCE = "CC0-1.0 (fitted on the project's own CC0 datasets; MiniLM vectors: Apache-2.0 model)"
-PRODUCT = "shipped detector"
+PRODUCT = "queue (urgent+review)"
+"""The shipped detector's whole queue: level "urgent" or "review" (`Urgency.urgent`); the issue's target is for it."""
+URGENT_LEVEL = "urgent level only"
+"""Only what the shipped detector says to escalate now (`Urgency.level == "urgent"`)."""
+ORDINARY = ("example survey", "internal_feedback test")
+"""Ordinary feedback whose flag rate (comments flagged among those nobody called urgent) is reported per level."""
 Row = dict[str, Any]
 Vectors = npt.NDArray[np.float32]
 
@@ -191,6 +196,7 @@ def fit(dev: list[Row], extra: list[Row], vectors: Vectors, prototypes: Prototyp
         "candidates_scored": len(table_rows),
     }
     meta |= guard_threshold(texts, y, english, p)
+    meta |= tr.urgent_level(p, y, english, other)
     labels = [r["category"] for r in rows]
     head = tr.fit_head(candidate, texts, y, labels, vectors, prototypes, best["threshold"], meta, other)
     head.save(MODEL_DIR)
@@ -223,7 +229,26 @@ def choose_guard(dev: list[Row], extra: list[Row], vectors: Vectors) -> Row:
     return chosen
 
 
-def run(fit_first: bool = False, guard_only: bool = False) -> dict[str, Any]:
+def choose_levels(dev: list[Row], extra: list[Row], vectors: Vectors) -> Row:
+    """Add the "urgent" level's thresholds to the shipped head without refitting it: the same out-of-fold P on dev
+    as at its fit (checked against its recall-first threshold); test, probe and the survey are not looked at."""
+    meta = json.loads((MODEL_DIR / "head.json").read_text(encoding="utf-8"))
+    detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
+    rows = dev + extra
+    texts = [r["text"] for r in rows]
+    y = np.asarray([r["urgent"] for r in rows], dtype=bool)
+    english = np.asarray([r.get("lang", "en") == "en" for r in rows], dtype=bool)
+    strata = [r["category"] or ("hard" if r["hard_negative"] else "ordinary") for r in dev] + ["extra"] * len(extra)
+    candidate = tr.Candidate(meta["features"], float(meta["C"]), float(meta["embedding_scale"]))
+    out = tr.evaluate(candidate, texts, y, strata, vectors, detector.head.prototypes, english)
+    if abs(out["threshold"] - meta["threshold"]) > 1e-6:
+        raise RuntimeError(f"out-of-fold threshold {out['threshold']} is not the head's {meta['threshold']}")
+    chosen = tr.urgent_level(out["p"], y, english, float(meta["other_language_threshold"]))
+    (MODEL_DIR / "head.json").write_text(json.dumps(meta | chosen, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return chosen
+
+
+def run(fit_first: bool = False, guard_only: bool = False, levels_only: bool = False) -> dict[str, Any]:
     labelled = load(DATA)
     splits: dict[str, list[Row]] = {s: [r for r in labelled if r["split"] == s] for s in ("dev", "test")}
     if PROBE.exists():
@@ -246,22 +271,35 @@ def run(fit_first: bool = False, guard_only: bool = False) -> dict[str, Any]:
         fit_info = fit(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]), prototypes)
     elif guard_only:
         fit_info = choose_guard(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]))
+    elif levels_only:
+        fit_info = choose_levels(splits["dev"], extra, np.vstack([vectors["dev"], vectors["extra"]]))
     detector = UrgencyDetector.load(MODEL_DIR, EMBED_MODEL)
     rules: UrgencyRules = detector.rules
-    methods: dict[str, Any] = {PRODUCT: {}, "head alone": {}, "rules alone": {}}
+    methods: dict[str, Any] = {URGENT_LEVEL: {}, PRODUCT: {}, "head alone": {}, "rules alone": {}}
     for name, rows in splits.items():
         texts = [r["text"] for r in rows]
         languages = [detect_language(t) for t in texts]
         found = detector.assess(texts, vectors[name], languages)
-        methods[PRODUCT][name] = scores(rows, [u.urgent for u in found], [u.category for u in found])
+        named = [u.category for u in found]
+        methods[URGENT_LEVEL][name] = scores(rows, [u.level == "urgent" for u in found], named)
+        methods[PRODUCT][name] = scores(rows, [u.urgent for u in found], named)
         p = detector.head.probability(texts, vectors[name])
         methods["head alone"][name] = scores(rows, p >= np.asarray(detector.thresholds(texts, languages)))
         methods["rules alone"][name] = scores(rows, [bool(rules.match(t)) for t in texts])
     flagged_elsewhere: dict[str, Any] = {}
     for name, rows in others.items():
         found = detector.assess([r["text"] for r in rows], vectors[name])
-        hits = [{"id": r["id"], "cues": u.cues, "score": u.score} for r, u in zip(rows, found, strict=True) if u.urgent]
-        flagged_elsewhere[name] = {"n": len(rows), "flagged": len(hits), "items": hits}
+        hits = [
+            {"id": r["id"], "level": u.level, "cues": u.cues, "score": u.score}
+            for r, u in zip(rows, found, strict=True)
+            if u.urgent
+        ]
+        flagged_elsewhere[name] = {
+            "n": len(rows),
+            "flagged": len(hits),
+            "urgent_level": sum(h["level"] == "urgent" for h in hits),
+            "items": hits,
+        }
     single = splits["test"][:100]
     detector.assess([single[0]["text"]], vectors["test"][:1])  # warm
     started = time.perf_counter()
@@ -292,7 +330,29 @@ def run(fit_first: bool = False, guard_only: bool = False) -> dict[str, Any]:
             "test_precision": [product["test"]["precision"], THRESHOLDS["test_precision"]],
         },
     }
+    result["flag_rate"] = flag_rates(result)
     return result
+
+
+def flag_rates(result: dict[str, Any]) -> dict[str, Any]:
+    """Share of ordinary comments (nobody called them urgent) flagged, per level: the load on HR's queue."""
+    out: dict[str, Any] = {}
+    for name in ORDINARY:
+        if name in result["other_sets"]:
+            other = result["other_sets"][name]
+            calm, urgent, queue = other["n"], other["urgent_level"], other["flagged"]
+        else:
+            s_urgent, s_queue = result["methods"][URGENT_LEVEL][name], result["methods"][PRODUCT][name]
+            calm = s_queue["n"] - s_queue["urgent"]
+            urgent, queue = len(s_urgent["false_positives"]), len(s_queue["false_positives"])
+        out[name] = {
+            "ordinary": calm,
+            "urgent_level": urgent,
+            "queue": queue,
+            "urgent_rate": round(urgent / max(calm, 1), 4),
+            "queue_rate": round(queue / max(calm, 1), 4),
+        }
+    return out
 
 
 def record(result: dict[str, Any]) -> None:
@@ -302,9 +362,11 @@ def record(result: dict[str, Any]) -> None:
     meta["held_out_metrics"] = {
         split: {k: s[k] for k in ("n", "urgent", "flagged", "precision", "recall", "hard_negatives_flagged")}
         | {"per_category_recall": {c: e["recall"] for c, e in s["per_category"].items()}}
+        | {"urgent_level": {k: result["methods"][URGENT_LEVEL][split][k] for k in ("flagged", "precision", "recall")}}
         for split, s in result["methods"][PRODUCT].items()
         if split != "dev"
     }
+    meta["held_out_metrics"]["flag_rate"] = result["flag_rate"]
     meta["held_out_metrics"]["measured_with"] = "python -m evals.suites.urgent --record"
     path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -313,15 +375,17 @@ def table(result: dict[str, Any]) -> str:
     head = result["head"]
     lines = [
         f"head: {head['features']} C={head['C']} scale={head['embedding_scale']} threshold={head['threshold']:.4f} "
+        f"(urgent level {head.get('urgent_threshold', head['threshold']):.4f}, other languages "
+        f"{head.get('urgent_other_language_threshold', head['other_language_threshold']):.4f}) "
         f"(other languages {head['other_language_threshold']:.4f}, guarded {head.get('guarded_threshold', 0):.4f}); "
         "dev out-of-fold, English: "
         f"{head.get('dev_out_of_fold_english')}, other languages: {head.get('dev_out_of_fold_other_languages')}",
-        f"{'method':18} {'split':15} {'n':>4} {'urgent':>6} {'flagged':>7} {'prec':>6} {'recall':>6} {'hard FP':>7}",
+        f"{'method':21} {'split':15} {'n':>4} {'urgent':>6} {'flagged':>7} {'prec':>6} {'recall':>6} {'hard FP':>7}",
     ]
     for name, splits in result["methods"].items():
         for split, s in splits.items():
             lines.append(
-                f"{name:18} {split:15} {s['n']:4d} {s['urgent']:6d} {s['flagged']:7d} {s['precision']:6.3f} "
+                f"{name:21} {split:15} {s['n']:4d} {s['urgent']:6d} {s['flagged']:7d} {s['precision']:6.3f} "
                 f"{s['recall']:6.3f} {s['hard_negatives_flagged']:>7}"
             )
     product = result["methods"][PRODUCT]
@@ -343,7 +407,13 @@ def table(result: dict[str, Any]) -> str:
                 lines.append(f"{split} {kind[:-1].replace('_', ' ')}: {item['id']} [{item['category']}] {item['text']}")
     for name, other in result["other_sets"].items():
         lines.append(
-            f"other set {name}: {other['flagged']} of {other['n']} flagged {[i['id'] for i in other['items']]}"
+            f"other set {name}: {other['flagged']} of {other['n']} flagged ({other['urgent_level']} urgent) "
+            f"{[i['id'] for i in other['items']]}"
+        )
+    for name, rate in result["flag_rate"].items():
+        lines.append(
+            f"flag rate on ordinary feedback, {name}: urgent {rate['urgent_level']}/{rate['ordinary']} "
+            f"({rate['urgent_rate']:.1%}), queue {rate['queue']}/{rate['ordinary']} ({rate['queue_rate']:.1%})"
         )
     lines.append(f"speed: {result['ms_per_comment_single']} ms per comment, one at a time, beyond the embedding")
     for metric, (value, threshold) in result["thresholds"].items():
@@ -361,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true", help="choose and refit models/urgency/head.* on dev first")
     parser.add_argument("--record", action="store_true", help="write the held-out numbers into head.json")
     parser.add_argument("--choose-guard", action="store_true", help="only choose the guarded threshold (no refit)")
+    parser.add_argument("--choose-levels", action="store_true", help="only choose the urgent level (no refit)")
     args = parser.parse_args(argv)
-    result = run(fit_first=args.fit, guard_only=args.choose_guard)
+    result = run(fit_first=args.fit, guard_only=args.choose_guard, levels_only=args.choose_levels)
     if args.record:
         record(result)
     print(table(result))
