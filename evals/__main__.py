@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seeds", type=int, default=5)
     run.add_argument("--methods", help="comma-separated: only these methods (e.g. ours,bertopic)")
     run.add_argument("--tasks", help="comma-separated: cluster, assign")
+    run.add_argument("--k", dest="settings", help="comma-separated clustering settings: gold, chosen")
     data = sub.add_parser("dataset", help="evaluate on any labelled JSONL/CSV file")
     data.add_argument("path", type=Path)
     data.add_argument("--text-field", default="text")
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         methods = set(args.methods.split(",")) if args.methods else None
         tasks = set(args.tasks.split(",")) if args.tasks else None
-        return _finish(run_suite(args.suite, args.seeds, methods, tasks), args.out)
+        settings = set(args.settings.split(",")) if args.settings else None
+        return _finish(run_suite(args.suite, args.seeds, methods, tasks, settings), args.out)
     if args.command == "example-survey":
         return _finish(run_suite("example-survey"), args.out)
     if args.command == "dataset":

@@ -62,6 +62,8 @@ class Runner:
         self.methods = methods
         """Only these methods (None = all): lets a long suite run as parallel parts."""
         self.tasks = tasks
+        self.settings: tuple[str, ...] | None = None
+        """Only these clustering settings ("gold", "chosen"; None = each suite's own)."""
 
     def _show(self, section: Section) -> None:
         log.warning("done: %s\n%s", section.title, format_section(section))
@@ -83,15 +85,19 @@ class Runner:
     ) -> None:
         if self.tasks is not None and "cluster" not in self.tasks:
             return
+        if self.settings is not None:
+            settings = tuple(s for s in settings if s in self.settings)
         self._register(data.embed(self.cache))
         methods = [m for m in cluster_methods(bertopic) if self.methods is None or m.name in self.methods]
         thresholds = CLUSTER_THRESHOLDS.get(data.name)
         if chosen_baselines:
             sections, items = cluster_sections(data, methods, self.seeds, thresholds, settings)
         else:
-            sections, items = cluster_sections(data, methods, self.seeds, thresholds, ("gold",))
+            gold = tuple(s for s in settings if s == "gold")
+            sections, items = cluster_sections(data, methods, self.seeds, thresholds, gold)
             ours = [m for m in methods if m.name == OURS]
-            more, more_items = cluster_sections(data, ours, self.seeds, thresholds, ("chosen",))
+            chosen = tuple(s for s in settings if s == "chosen")
+            more, more_items = cluster_sections(data, ours, self.seeds, thresholds, chosen)
             sections, items = sections + more, items | more_items
         for section in sections:
             self._show(section)
@@ -238,10 +244,18 @@ def suite_names() -> list[str]:
     return [*SUITES, *(n for n in EXTERNAL_SUITES if external_available(n)), "full"]
 
 
-def run_suite(name: str, seeds: int = 5, methods: set[str] | None = None, tasks: set[str] | None = None) -> Result:
-    """Run a suite; `methods` / `tasks` restrict it to a part (the result file name says which)."""
+def run_suite(
+    name: str,
+    seeds: int = 5,
+    methods: set[str] | None = None,
+    tasks: set[str] | None = None,
+    settings: set[str] | None = None,
+) -> Result:
+    """Run a suite; `methods` / `tasks` / `settings` restrict it to a part (the result file name says which)."""
     part = "-".join(sorted(methods or [])) + ("-" + "-".join(sorted(tasks)) if tasks else "")
+    part += "-k-" + "-".join(sorted(settings)) if settings else ""
     r = Runner(f"{name}-{part}" if part else name, seeds, methods=methods, tasks=tasks)
+    r.settings = tuple(sorted(settings)) if settings else None
     started = time.perf_counter()
     steps: list[Callable[[Runner], None]]
     if name == "full":
