@@ -162,7 +162,8 @@ class SummaryRequest(Record):
 
 
 class UrgentComment(Record):
-    """A comment that needs escalation now: for HR's queue only, never withheld from HR, never shown to others."""
+    """A comment in HR's urgent queue (`level` "urgent": escalate now, or "review": look today): for HR only,
+    never withheld from HR, never shown to others."""
 
     comment_id: int
     run_id: str
@@ -322,7 +323,8 @@ UrgencyCategory = Literal["harassment", "discrimination", "threats", "safety", "
 
 
 class Urgency(Record):
-    """Whether a comment needs escalation now, to which kind of case, and how sure the detector is (0..1)."""
+    """Whether a comment belongs in HR's urgent queue, how soon (`level`), to which kind of case, and how sure the
+    detector is (0..1). `urgent` is True at either level; escalate now only when `level == "urgent"`."""
 
     urgent: bool
     """In HR's urgent queue: `level` is "urgent" or "review" (None when not urgent)."""
