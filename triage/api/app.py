@@ -86,8 +86,12 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
 
 
 def app_from_env() -> Litestar:
-    """For `uvicorn --factory triage.api.app:app_from_env`."""
-    return create_app(Settings())
+    """For `uvicorn --factory triage.api.app:app_from_env` (and each process of `triage serve --workers N`)."""
+    from triage.logging_setup import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)  # a worker process does not run the CLI that configures it
+    return create_app(settings)
 
 
 __all__ = ["app_from_env", "create_app"]

@@ -159,7 +159,16 @@ def serve(
         err.print("[red]error:[/red] --workers above 1 needs TRIAGE_DATABASE_URL on Postgres (the shared job queue)")
         raise typer.Exit(code=2)
     SqlStore(settings.db_url).close()  # migrate once before the processes start
-    uvicorn.run("triage.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "triage.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # uvicorn kills a worker that misses its 5 s ping; one loading the model on a busy machine can.
+        timeout_worker_healthcheck=120,
+    )
 
 
 @app.command()
