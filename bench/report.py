@@ -256,7 +256,11 @@ def run_all(ns: argparse.Namespace) -> int:
                     e.get("cosine_to_minilm", ""),
                 ]
                 for e in r["encoders"]
+                if "error" not in e
             ]
+            for e in r["encoders"]:
+                if "error" in e:
+                    console.print(f"[red]{e['encoder']}: {e['error']}[/]")
             sections.append(
                 (
                     "Encoders for the triage path",
