@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_settings
-from triage.store.sql import SqlStore
+from triage.errors import Conflict
+from triage.store.sql import NewAssignment, SqlStore
 from triage.types import NewComment, RunUsage
 
 
@@ -60,3 +61,20 @@ def test_unfinished_runs_are_failed_on_restart(sql: SqlStore) -> None:
     finished = sql.run(done)
     assert finished is not None and finished.status == "succeeded"
     assert sql.latest_succeeded_run() == done
+
+
+def test_a_run_succeeds_once_and_stays_succeeded(sql: SqlStore) -> None:
+    """Two workers finishing one run (a re-queued job): the second is refused and stores nothing."""
+    dataset = sql.get_or_create_dataset("once", owner_key_id=None)
+    sql.add_comments(dataset, [_comment("Slow laptop", "c1"), _comment("Slow VPN", "c2")])
+    comment_ids = [c.id for c in sql.comments(dataset)]
+    run = sql.create_run(dataset, owner_key_id=None)
+    first = [NewAssignment(comment_id=i, kind="theme", label="it", confidence=0.9, rank=0) for i in comment_ids]
+    sql.finish_run(run, {"by": "first"}, first, RunUsage(summarizer="offline"))
+    with pytest.raises(Conflict):
+        sql.finish_run(run, {"by": "second"}, first, RunUsage(summarizer="offline"))
+    sql.update_run(run, status="running", progress=0.1, stage="embedding")  # the late worker's progress
+    status = sql.run(run)
+    assert status is not None and (status.status, status.progress, status.stage) == ("succeeded", 1.0, "done")
+    assert sql.run_report(run) == {"by": "first"}
+    assert [sql.comment_labels(i) for i in comment_ids] == [["it"], ["it"]]
