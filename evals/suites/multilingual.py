@@ -192,7 +192,7 @@ def fit_heads() -> dict[str, Any]:
             top = base.classifier.predict_proba(english, services.embedder.encode(english)).max(axis=1)
         finally:
             services.close()
-    head = fit_head(taxonomy, encoder, directory / "calibration.jsonl", float(np.median(top)))
+    head = fit_head(taxonomy, encoder, directory, float(np.median(top)))
     head.save(directory)
     dev = [r for r in load(ENGLISH_EXTRA) if r["split"] == "dev"]
     examples = [(e, "positive" if t.id == "praise" else "negative") for t in taxonomy.themes for e in t.examples]
@@ -254,7 +254,7 @@ def print_table(result: dict[str, Any]) -> None:
     for text, gold, pred in lid["wrong"]:
         print(f"  wrong: {gold} -> {pred}: {text[:70]}")
     th = result["themes"]
-    print(f"\nthemes through triage_text; head fitted on {th['head']['trained_on']} English taxonomy examples")
+    print(f"\nthemes through triage_text; head fitted on {th['head']['trained_on']} English labelled comments")
     for metric in ("primary", "any_gold", "unassigned"):
         print(f"{metric:62} {header}")
         for method, m in th["themes"].items():

@@ -2,9 +2,10 @@
 
 MiniLM and the n-gram classifier read English only (on evals/datasets/multilingual they get 0.125 of
 non-English primary themes right). Comments detected as es/de/fr/pt are embedded by the multilingual
-encoder (manifest alias `e5-multilingual`) and assigned by a logistic regression fitted on the
-taxonomy's (English) example comments in that encoder's space. Before the head, a comment is moved by
-its language's offset: minus the mean of unlabelled comments written in that language
+encoder (manifest alias `e5-multilingual`) and assigned by a logistic regression fitted, in that
+encoder's space, on the English labelled comments the English classifier learns from (the taxonomy's
+examples and the packaged ones, `training_examples`; not an organisation's own examples). Before the
+head, a comment is moved by its language's offset: minus the mean of unlabelled comments written in that language
 (`models/multilingual/calibration.jsonl`), plus the mean of the training examples ("language
 centring", no translation). The head's probabilities are flatter than the English classifier's, so its
 confidence thresholds are the product's times `confidence_scale`: the median top probability of the head
@@ -30,7 +31,8 @@ from triage.errors import ModelMismatch
 from triage.ports import Embedder, Vectors
 from triage.themes.analyze import ThemeAnalysis, TrackedGroup, analyze_themes
 from triage.themes.keywords import class_keywords
-from triage.themes.model import MAX_THEMES, ThemeModel, taxonomy_hash
+from triage.themes.model import MAX_THEMES, ThemeModel, taxonomy_hash, training_examples
+from triage.themes.taxonomy import packaged_examples
 from triage.types import Taxonomy, ThemeScore
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,10 @@ def _sha(items: Sequence[object]) -> str:
     return hashlib.sha256(json.dumps(list(items), ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def examples_sha(examples: Sequence[str], labels: Sequence[str]) -> str:
+    return _sha([list(pair) for pair in zip(examples, labels, strict=True)])
+
+
 class MultilingualThemeHead:
     """Language-centred vectors -> softmax over the taxonomy's theme ids."""
 
@@ -89,23 +95,23 @@ class MultilingualThemeHead:
     def fit(
         cls,
         taxonomy: Taxonomy,
+        examples: list[str],
+        labels: list[str],
         example_vectors: Vectors,
         encoder: str,
         calibration: dict[str, list[str]],
         calibration_vectors: dict[str, Vectors],
         english_top_median: float,
     ) -> MultilingualThemeHead:
-        """Fit on the taxonomy's examples (vectors in example order); deterministic (lbfgs, no sampling).
+        """Fit on labelled English examples (vectors in the same order); deterministic (lbfgs, no sampling).
 
         `english_top_median`: the median top probability of the English path on the English calibration
         comments, which sets `confidence_scale`.
         """
         from sklearn.linear_model import LogisticRegression
 
-        examples = [e for t in taxonomy.themes for e in t.examples]
-        labels = [t.id for t in taxonomy.themes for _ in t.examples]
-        if len(examples) != len(example_vectors):
-            raise ValueError(f"{len(examples)} taxonomy examples but {len(example_vectors)} vectors")
+        if not len(examples) == len(labels) == len(example_vectors):
+            raise ValueError(f"{len(examples)} examples, {len(labels)} labels and {len(example_vectors)} vectors")
         x = np.asarray(example_vectors, dtype=np.float64)
         model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(x, labels)
         means = {lang: np.asarray(calibration_vectors[lang], dtype=np.float64).mean(axis=0) for lang in LANGUAGES}
@@ -116,7 +122,7 @@ class MultilingualThemeHead:
             "taxonomy_hash": taxonomy_hash(taxonomy),
             "taxonomy_version": taxonomy.version,
             "trained_on": len(examples),
-            "examples_sha256": _sha(list(zip(examples, labels, strict=True))),
+            "examples_sha256": examples_sha(examples, labels),
             "calibration_sha256": _sha([[lang, calibration[lang]] for lang in LANGUAGES]),
             "calibration_counts": {lang: len(calibration[lang]) for lang in LANGUAGES},
             "sklearn_version": sklearn.__version__,
@@ -181,18 +187,34 @@ class MultilingualThemeHead:
         )
 
 
+def head_training(taxonomy: Taxonomy, models_dir: Path) -> tuple[list[str], list[str]]:
+    """The English labelled comments of the English classifier: the taxonomy's and the packaged examples."""
+    return training_examples(taxonomy, packaged_examples(models_dir))
+
+
 def fit_head(
-    taxonomy: Taxonomy, encoder: Embedder, calibration_path: Path, english_top_median: float
+    taxonomy: Taxonomy, encoder: Embedder, directory: Path, english_top_median: float
 ) -> MultilingualThemeHead:
-    """Encode the taxonomy's examples and the calibration comments, then fit (about 1 minute on one core)."""
-    examples = [e for t in taxonomy.themes for e in t.examples]
+    """Encode the training examples and the calibration comments, then fit (2-3 minutes on one core).
+
+    `directory`: models/multilingual (its parent is the models dir, whose packaged examples are used).
+    """
+    examples, labels = head_training(taxonomy, directory.parent)
+    calibration_path = directory / "calibration.jsonl"
     calibration = read_calibration(calibration_path)
     missing = [lang for lang in LANGUAGES if not calibration.get(lang)]
     if missing:
         raise ModelMismatch(f"{calibration_path.name} has no comments in {', '.join(missing)}")
     calibration_vectors = {lang: encoder.encode(calibration[lang]) for lang in LANGUAGES}
     return MultilingualThemeHead.fit(
-        taxonomy, encoder.encode(examples), encoder.alias, calibration, calibration_vectors, english_top_median
+        taxonomy,
+        examples,
+        labels,
+        encoder.encode(examples),
+        encoder.alias,
+        calibration,
+        calibration_vectors,
+        english_top_median,
     )
 
 
@@ -201,13 +223,18 @@ def head_for(taxonomy: Taxonomy, encoder: Embedder, directory: Path) -> Multilin
     english_top_median = DEFAULT_ENGLISH_TOP_MEDIAN
     try:
         head = MultilingualThemeHead.load(directory)
-        if head.meta["taxonomy_hash"] == taxonomy_hash(taxonomy) and head.meta["encoder"] == encoder.alias:
+        examples_now = examples_sha(*head_training(taxonomy, directory.parent))
+        if (
+            head.meta["taxonomy_hash"] == taxonomy_hash(taxonomy)
+            and head.meta["encoder"] == encoder.alias
+            and head.meta["examples_sha256"] == examples_now
+        ):
             return head
         english_top_median = float(head.meta["english_top_median"])
-        log.warning("the taxonomy differs from the one the multilingual head was fitted on: refitting it")
+        log.warning("the training examples differ from the multilingual head's: refitting it (a few minutes)")
     except (OSError, KeyError, ModelMismatch) as exc:
         log.warning("no usable multilingual theme head in %s (%s): fitting one", directory, exc)
-    return fit_head(taxonomy, encoder, directory / "calibration.jsonl", english_top_median)
+    return fit_head(taxonomy, encoder, directory, english_top_median)
 
 
 class RoutedThemeModel(ThemeModel):

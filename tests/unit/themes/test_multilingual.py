@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,14 @@ from triage.config import PROJECT_ROOT
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.errors import ModelMismatch
 from triage.ingest.redact import redact
-from triage.pipeline.services import base_theme_model
+from triage.pipeline.services import Services, base_theme_model
 from triage.sentiment import score_sentiment
 from triage.themes.model import ThemeModel
 from triage.themes.multilingual import LANGUAGES, MultilingualThemeHead, RoutedThemeModel
 from triage.types import Taxonomy, ThemeDef
 
 # Written for these tests: none is in evals/datasets/multilingual or models/multilingual/calibration.jsonl.
+# Behaviour checks (routing, same answer single and batch); accuracy is measured by evals.suites.multilingual.
 CASES = [
     ("Hace un mes que pedí el alta de un proveedor y Compras todavía no lo ha tramitado.", "es", "slow_response"),
     ("Der Mitarbeiter vom IT-Support war unhöflich und hat mich wie einen Idioten behandelt.", "de", "discourtesy"),
@@ -31,7 +33,7 @@ CASES = [
         "fr",
         "communication_gaps",
     ),
-    ("O RH pagou minhas férias com o valor errado e tive que pedir a correção duas vezes.", "pt", "quality_errors"),
+    ("O pedido de compra saiu com a quantidade errada e tivemos que refazer o pedido.", "pt", "quality_errors"),
 ]
 ENGLISH = [
     "Three weeks waiting for my laptop and still no date.",
@@ -41,18 +43,16 @@ ENGLISH = [
 HEAD_DIR = PROJECT_ROOT / "models" / "multilingual"
 
 
-@pytest.mark.parametrize(("text", "language", "theme"), CASES, ids=[c[1] for c in CASES])
-def test_a_single_comment_gets_its_theme(services: pipeline.Services, text: str, language: str, theme: str) -> None:
-    result = pipeline.triage_text(services, text, provider="IT")
-    assert (result.language, result.primary_theme) == (language, theme)
-    assert result.themes[0].name != theme  # a readable name, from the taxonomy
-    # The text is read: without a rating the old fallback answered None.
-    assert result.sentiment is not None
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[Services]:
+    """One data dir for the module: fitting the base theme model takes about a minute."""
+    opened = pipeline.open_services(make_settings(tmp_path_factory.mktemp("multilingual") / "data"), embedder=embedder)
+    yield opened
+    opened.close()
 
 
-def test_english_keeps_exactly_its_path_and_never_loads_the_multilingual_encoder(
-    services: pipeline.Services,
-) -> None:
+# First in the module: no es/de/fr/pt comment has been triaged yet.
+def test_english_keeps_exactly_its_path_and_never_loads_the_multilingual_encoder(services: Services) -> None:
     model = base_theme_model(services)
     for text in ENGLISH:
         result = pipeline.triage_text(services, text)
@@ -63,7 +63,16 @@ def test_english_keeps_exactly_its_path_and_never_loads_the_multilingual_encoder
     assert services._multilingual is None
 
 
-def test_the_routed_model_leaves_english_rows_as_the_plain_model_scores_them(services: pipeline.Services) -> None:
+@pytest.mark.parametrize(("text", "language", "theme"), CASES, ids=[c[1] for c in CASES])
+def test_a_single_comment_gets_its_theme(services: Services, text: str, language: str, theme: str) -> None:
+    result = pipeline.triage_text(services, text, provider="IT")
+    assert (result.language, result.primary_theme) == (language, theme)
+    assert result.themes[0].name != theme  # a readable name, from the taxonomy
+    # The text is read: without a rating the old fallback answered None.
+    assert result.sentiment is not None
+
+
+def test_the_routed_model_leaves_english_rows_as_the_plain_model_scores_them(services: Services) -> None:
     model = base_theme_model(services)
     head = services.multilingual.head(model.taxonomy)
     text, language, _ = CASES[0]
@@ -115,7 +124,7 @@ def test_head_round_trip_and_refusals(tmp_path: Path) -> None:
     np.testing.assert_allclose(head.centred(vectors[:1], ["en"]), vectors[:1])
 
 
-def test_a_head_of_another_taxonomy_is_refused(services: pipeline.Services) -> None:
+def test_a_head_of_another_taxonomy_is_refused(services: Services) -> None:
     model = base_theme_model(services)
     head = services.multilingual.head(model.taxonomy)
     other = Taxonomy(version="x", themes=[ThemeDef(id="a", name="A", description="a", examples=["x"])])
