@@ -72,6 +72,9 @@ def test_match_groups_keeps_ids_and_marks_new_grown_shrunk_steady_gone() -> None
     far = [_group("subject", "subj_z", _unit(1, 1, 1, 1), 5)]
     assert [(g.id, g.status) for g in match_groups(previous[:1], far)] == [("subj_z", "new"), ("subj_a", "gone")]
     assert match_groups(previous[4:], [_group("subject", "s", _unit(1, 1, 0, 0), 5)])[0].status == "new"
+    # A previous run with another embedding model (other dimension): nothing carries over, nothing fails.
+    other_model = match_groups(previous[:1], [_group("subject", "s", _unit(1, 0, 0), 5)])
+    assert [(g.id, g.status) for g in other_model] == [("s", "new")]
 
 
 def test_match_groups_pairs_one_to_one() -> None:
@@ -125,7 +128,7 @@ def test_same_data_gives_the_same_subjects_and_ids(survey: dict[str, Any]) -> No
 
 
 def test_subjects_agree_across_seeds_on_the_example_survey(survey: dict[str, Any]) -> None:
-    """Run-to-run agreement: measured ARI 1.0 between seeds 0 and 1 (k = 5 both times)."""
+    """Run-to-run agreement: measured ARI 0.94 between seeds 0 and 1 (k = 5 both times; 0.96 over 5 seeds)."""
     a, b = subject_clusters(survey["vectors"], seed=0), subject_clusters(survey["vectors"], seed=1)
     assert adjusted_rand_score(a.labels, b.labels) >= 0.9
 

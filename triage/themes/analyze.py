@@ -114,6 +114,9 @@ def match_groups(
         before = [g for g in previous if g.kind == kind and g.status != "gone"]
         now = [g for g in current if g.kind == kind]
         pairs: dict[int, int] = {}
+        # Centroids of another embedding model (another dimension) cannot be compared: nothing carries over.
+        if now:
+            before = [g for g in before if g.centroid.shape == now[0].centroid.shape]
         if before and now:
             similarity = np.stack([g.centroid for g in now]) @ np.stack([g.centroid for g in before]).T
             # Pairs under the threshold count as nothing, so they never displace a pair above it.

@@ -35,7 +35,8 @@ SPECTRAL_MAX = 30_000
 DENSE_MAX = 6000
 """Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
 _EIGEN: dict[str, tuple[Any, Any]] = {}
-"""The last eigendecomposition, keyed by its graph: other seeds and the chosen k reuse it."""
+"""The last two eigendecompositions, keyed by their graph: other seeds and the chosen k reuse them (two: the
+eigengap's graph and the layout's fuzzy graph)."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,8 @@ def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) 
         values, vecs = eigsh(adjacency, k=dims, which="LA", v0=v0, tol=1e-6)
     order = np.argsort(-values)
     values, vecs = values[order], vecs[:, order]
-    _EIGEN.clear()
+    while len(_EIGEN) >= 2:
+        del _EIGEN[next(iter(_EIGEN))]
     _EIGEN[key] = (values, vecs)
     return values, (vecs if vectors else None)
 
