@@ -29,7 +29,7 @@ class AcceptAction(BaseModel):
 
 
 class ActionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})  # nothing to change is a 400
 
     status: ActionStatus | None = None
     owner: str | None = Field(None, min_length=1, max_length=200)

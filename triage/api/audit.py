@@ -129,7 +129,7 @@ def read_audit_log(
     action: Annotated[
         str | None, Parameter(max_length=40, description="e.g. report.read, report.page, access.denied")
     ] = None,
-    key_id: Annotated[int | None, Parameter(ge=0, description="Only events of this key.")] = None,
+    key_id: Annotated[int | None, Parameter(description="Only events of this key.")] = None,
     target_id: Annotated[str | None, Parameter(max_length=64, description="A run or comment id.")] = None,
     since: Annotated[dt.datetime | None, Parameter(description="Events at or after this time (ISO 8601).")] = None,
     limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many events.")] = 100,

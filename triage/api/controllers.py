@@ -9,18 +9,57 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage import pipeline
 from triage.api.auth import READ_ALL, check_owner
+from triage.api.problems import safe_location
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.pipeline import Services
 from triage.report.render import render
 from triage.store.sql import KeyInfo
 from triage.types import IngestReport, Report, RunStatus, TriageResult, UrgencyLevel, UrgentComment
 
-MEDIA = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+# Litestar appends "; charset=utf-8" to text/* itself.
+MEDIA = {"md": "text/markdown", "csv": "text/csv"}
+_TEXT = Schema(type=OpenAPIType.STRING, max_length=200_000)
+UPLOAD_BODY = RequestBody(
+    required=True,
+    description="JSON `{name, rows}`, or a multipart form with a `file` (CSV, JSONL or XLSX) and an optional `name`.",
+    content={
+        "application/json": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["name", "rows"],
+                additional_properties=False,
+                properties={
+                    "name": Schema(type=OpenAPIType.STRING, min_length=1, max_length=200),
+                    "rows": Schema(
+                        type=OpenAPIType.ARRAY,
+                        min_items=1,
+                        # Any objects: a row without a usable text is reported by number, the others are kept.
+                        items=Schema(
+                            type=OpenAPIType.OBJECT,
+                            properties={"text": _TEXT, "provider": Schema(type=OpenAPIType.STRING, max_length=200)},
+                        ),
+                    ),
+                },
+            )
+        ),
+        "multipart/form-data": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["file"],
+                properties={
+                    "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                    "name": Schema(type=OpenAPIType.STRING, min_length=1, max_length=200),
+                },
+            )
+        ),
+    },
+)
 
 
 class DatasetUpload(BaseModel):
@@ -78,7 +117,7 @@ async def _upload_rows(request: Request[Any, Any, Any], services: Services, call
             upload = DatasetUpload.model_validate_json(await request.body())
         except ValidationError as exc:
             # Field names and messages only, never the rejected values.
-            locations = [".".join(map(str, e["loc"])) or "body" for e in exc.errors()]
+            locations = [safe_location(e["loc"]) or "body" for e in exc.errors()]
             detail = "; ".join(f"{loc}: {e['msg']}" for loc, e in zip(locations, exc.errors(), strict=True))
             raise InvalidInput(detail, field=locations[0].split(".")[0]) from exc
         rows = list(enumerate(upload.rows, start=1))
@@ -98,7 +137,11 @@ async def _in_thread(fn: Callable[..., IngestReport], *args: Any) -> IngestRepor
     return await anyio.to_thread.run_sync(fn, *args)
 
 
-@post("/v1/datasets", opt={"roles": ("manager", "admin"), "rate_limit": "upload"}, status_code=201)
+@post(
+    "/v1/datasets",
+    opt={"roles": ("manager", "admin"), "rate_limit": "upload", "request_body": UPLOAD_BODY},
+    status_code=201,
+)
 async def upload_dataset(request: Request[Any, Any, Any], services: Services, caller: KeyInfo) -> IngestReport:
     """Upload survey rows: JSON `{name, rows}` or multipart `file` (CSV, JSONL, XLSX) with optional `name`."""
     report: IngestReport = await _upload_rows(request, services, caller)
@@ -136,7 +179,15 @@ def get_run(run_id: str, services: Services, caller: KeyInfo) -> RunStatus:
     return _visible_run(services, caller, run_id)
 
 
-@get("/v1/reports/{run_id:str}", opt={"roles": ("manager", *READ_ALL), "audit": "report.read"}, sync_to_thread=True)
+@get(
+    "/v1/reports/{run_id:str}",
+    opt={
+        "roles": ("manager", *READ_ALL),
+        "audit": "report.read",
+        "content_types": ("application/json", "text/markdown", "text/csv"),
+    },
+    sync_to_thread=True,
+)
 def get_report(
     run_id: str,
     services: Services,

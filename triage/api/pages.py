@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body
 from litestar.response import Redirect
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ from triage.pipeline import Services
 from triage.report.html import render_html, render_login
 from triage.store.sql import KeyInfo
 
-HTML = "text/html; charset=utf-8"
+HTML = MediaType.HTML  # Litestar adds "; charset=utf-8"
 COOKIE_MAX_AGE = 8 * 3600
 
 
@@ -36,6 +37,7 @@ def _safe_next(url: str) -> str:
     "/reports/{run_id:str}",
     opt={"roles": ("manager", *READ_ALL), "page": True, "audit": "report.page"},
     sync_to_thread=True,
+    media_type=HTML,
 )
 def report_page(
     run_id: str, services: Services, caller: KeyInfo, provider: str | None = None, cycle: str | None = None
@@ -50,12 +52,20 @@ def report_page(
     return Response(html, media_type=HTML)
 
 
-@get("/login", sync_to_thread=False)
+@get("/login", sync_to_thread=False, media_type=HTML)
 def login_form(next: str = "/") -> Response[str]:
     return Response(render_login(_safe_next(next)), media_type=HTML)
 
 
-@post("/login", sync_to_thread=True, status_code=303)
+@post(
+    "/login",
+    sync_to_thread=True,
+    status_code=303,
+    media_type=HTML,
+    responses={
+        401: ResponseSpec(str, media_type=HTML, description="Unknown or revoked key, or one that may not read reports.")
+    },
+)
 def login(
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)], services: Services
 ) -> Response[Any]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.spec import (
     Components,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -20,12 +23,14 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from pydantic import BaseModel
 
 from triage import errors
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://triage.dev/problems/"
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 TABLE: dict[type[errors.TriageError], tuple[int, str, str]] = {
     errors.InvalidInput: (400, "invalid-input", "Invalid input"),
@@ -60,10 +65,23 @@ def triage_error_handler(_: Request[Any, Any, Any], exc: errors.TriageError) -> 
     return problem(status, type_, title, exc.detail, None, **extra)
 
 
+def safe_location(location: Iterable[Any]) -> str:
+    """A field path fit for an error body: a name that is not an identifier (a JSON key can be any text,
+    comment text included) is shown as '?'."""
+    return ".".join(str(p) if isinstance(p, int) or FIELD_NAME.match(str(p)) else "?" for p in location)
+
+
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    # Only field names and messages: the offending value may be comment text.
+    # Only field names and messages: the offending value may be comment text, and so may an unknown key.
     items = exc.extra if isinstance(exc.extra, list) else []
-    fields = [{"field": e.get("key", ""), "message": e.get("message", "")} for e in items if isinstance(e, dict)]
+    fields = [
+        {
+            "field": safe_location(str(e.get("key", "")).split(".")) if e.get("key") else "",
+            "message": e.get("message", ""),
+        }
+        for e in items
+        if isinstance(e, dict)
+    ]
     detail = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields) or "invalid request"
     return problem(400, "invalid-input", "Invalid input", detail, errors=fields)
 
@@ -139,6 +157,27 @@ def _problem_response(status: int) -> OpenAPIResponse:
     )
 
 
+def _model_constraints(schemas: dict[str, Schema], model: Any) -> None:
+    """What Litestar leaves out of a pydantic model's schema: extra="forbid" and `json_schema_extra` bounds."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return
+    component = schemas.get(model.__name__)
+    if not isinstance(component, Schema):
+        return
+    if model.model_config.get("extra") == "forbid":
+        component.additional_properties = False
+    extra = model.model_config.get("json_schema_extra")
+    bound = extra.get("minProperties") if isinstance(extra, dict) else None
+    if isinstance(bound, int):
+        component.min_properties = bound
+
+
+def _text_schema(media_type: str) -> Schema:
+    if media_type.startswith("text/"):
+        return Schema(type=OpenAPIType.STRING)
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+
+
 def _statuses(operation: Operation, opt: dict[str, Any], method: str) -> list[int]:
     statuses = [500]
     has_input = bool(operation.parameters) or operation.request_body is not None or method in ("POST", "PUT", "PATCH")
@@ -170,9 +209,28 @@ def document_problems(app: Litestar) -> None:
                 operation = getattr(item, method.lower(), None)
                 if not isinstance(operation, Operation):
                     continue
+                if handler.opt.get("request_body") is not None:
+                    operation.request_body = handler.opt["request_body"]
+                data = handler.parsed_fn_signature.parameters.get("data")
+                _model_constraints(schema.components.schemas, data.annotation if data else None)
                 responses = dict(operation.responses or {})
                 for status in _statuses(operation, handler.opt, method):
-                    responses.setdefault(str(status), _problem_response(status))
+                    if status == 400 or str(status) not in responses:  # Litestar's own 400 says application/json
+                        responses[str(status)] = _problem_response(status)
+                if handler.opt.get("page"):
+                    responses["303"] = OpenAPIResponse(
+                        description="No key: to the sign-in form, which comes back here.",
+                        headers={"Location": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING))},
+                    )
+                ok = responses.get(str(handler.status_code))
+                if isinstance(ok, OpenAPIResponse) and handler.opt.get("content_types"):
+                    json_content = (ok.content or {}).get("application/json")
+                    ok.content = {
+                        media: json_content
+                        if media == "application/json" and json_content
+                        else OpenAPIMediaType(schema=_text_schema(media))
+                        for media in handler.opt["content_types"]
+                    }
                 operation.responses = responses
                 if handler.opt.get("roles") is None:
                     operation.security = []
