@@ -69,6 +69,14 @@ def run_all(ns: argparse.Namespace) -> int:
     result: dict[str, Any] = {"machine": _machine(), "args": vars(ns)}
     sections: list[tuple[str, list[str], list[list[Any]]]] = []
     started = time.perf_counter()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"bench-{stamp}.json"
+
+    def save() -> None:
+        """After each part: a long run stopped half-way keeps what it measured."""
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
     console.print(f"[bold]bench[/] {result['machine']['uptime']}")
 
     if "pipeline" not in skip:
@@ -76,6 +84,8 @@ def run_all(ns: argparse.Namespace) -> int:
         for size in sizes:
             console.print(f"ingest + analyse {size:,} comments ...")
             runs.append(child("pipeline", {"size": size, "model": ns.model, "seed": 0, "profile": ns.profile}))
+            result["pipeline"] = runs
+            save()
         result["pipeline"] = runs
         ok = [r for r in runs if "error" not in r]
         for r in runs:
@@ -142,6 +152,7 @@ def run_all(ns: argparse.Namespace) -> int:
                 r = child("topics", {"method": name, "path": str(path)})
                 r["size"] = size
                 result["topics"].append(r)
+                save()
                 if "error" in r:
                     console.print(f"[red]{r['error']}[/]")
                     continue
@@ -162,6 +173,7 @@ def run_all(ns: argparse.Namespace) -> int:
                 "scale", {"path": str(CACHE / f"corpus-{largest}-0-{ns.model}.npz"), "n": scale_n, "quality_n": 100_000}
             )
             result["scale"] = r
+            save()
             if "error" in r:
                 console.print(f"[red]{r['error']}[/]")
             else:
@@ -191,6 +203,7 @@ def run_all(ns: argparse.Namespace) -> int:
             "load", {"model": ns.model, "levels": [1, 8, 32, 128], "seconds": seconds, "compare": ns.compare_unbatched}
         )
         result["load"] = r
+        save()
         if "error" in r:
             console.print(f"[red]{r['error']}[/]")
         else:
@@ -241,6 +254,7 @@ def run_all(ns: argparse.Namespace) -> int:
         console.print("encoders ...")
         r = child("encoders", {"quick": ns.quick})
         result["encoders"] = r
+        save()
         if "error" in r:
             console.print(f"[red]{r['error']}[/]")
         else:
@@ -279,10 +293,7 @@ def run_all(ns: argparse.Namespace) -> int:
             )
 
     result["seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"bench-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    save()
     for title, cols, rows in sections:
         console.print(_table(title, cols, rows))
     console.print(f"wrote {out.relative_to(RESULTS.parent.parent)} in {result['seconds']:.0f}s\n")
