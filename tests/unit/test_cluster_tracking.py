@@ -150,3 +150,12 @@ def test_next_cycle_keeps_the_ids_of_subjects_that_persist(survey: dict[str, Any
     # Every earlier subject is accounted for once: carried over or gone.
     assert Counter(g.id for g in second.tracked if g.id in before) == Counter(before)
     assert set(second.subjects) == {g.id for g in now}
+
+
+def test_a_run_saves_its_groups_for_the_next_one(analysed: Any) -> None:
+    services, dataset_id, run_id = analysed
+    saved = load_tracked(services.settings.artifacts_dir / run_id)
+    subjects = {g.id for g in saved if g.kind == "subject" and g.status != "gone"}
+    stored = {services.sql.comment_labels(c.id, kind="subject")[0] for c in services.sql.comments(dataset_id)}
+    assert subjects and stored <= subjects
+    assert sum(g.count for g in saved if g.kind == "subject") == len(services.sql.comments(dataset_id))
