@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import auth
 from triage.cli import main as cli
+from triage.config import Settings
 from triage.store.sql import SqlStore
 
 
@@ -78,6 +79,6 @@ def test_cli_creates_lists_and_revokes_keys_without_showing_them(
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[2:4] == ["hr", "payroll-hr"] and cells[5] == "-"  # never used
     assert cells[6].startswith(str(dt.datetime.now(dt.UTC).year))  # revoked, with its time
-    store = SqlStore(f"sqlite:///{tmp_path / 'data' / 'triage.db'}")
+    store = SqlStore(Settings(data_dir=tmp_path / "data").db_url)  # the CLI's database, on either back-end
     assert store.verify_key(key) is None
     store.close()

@@ -81,4 +81,4 @@ def _create_job_schema(connection: Connection) -> None:
         cursor.execute(SchemaManager.get_schema())
     finally:
         cursor.close()
-    log.info("created the job queue schema")
+    log.debug("created the job queue schema")
