@@ -117,7 +117,7 @@ async def _upload_rows(request: Request[Any, Any, Any], services: Services, call
             upload = DatasetUpload.model_validate_json(await request.body())
         except ValidationError as exc:
             # Field names and messages only, never the rejected values.
-            locations = [safe_location(e["loc"]) or "body" for e in exc.errors()]
+            locations = [safe_location(e["loc"], e["msg"]) or "body" for e in exc.errors()]
             detail = "; ".join(f"{loc}: {e['msg']}" for loc, e in zip(locations, exc.errors(), strict=True))
             raise InvalidInput(detail, field=locations[0].split(".")[0]) from exc
         rows = list(enumerate(upload.rows, start=1))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://triage.dev/problems/"
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+QUOTED = re.compile(r"\s*'[^']*'")
 
 TABLE: dict[type[errors.TriageError], tuple[int, str, str]] = {
     errors.InvalidInput: (400, "invalid-input", "Invalid input"),
@@ -65,10 +66,13 @@ def triage_error_handler(_: Request[Any, Any, Any], exc: errors.TriageError) -> 
     return problem(status, type_, title, exc.detail, None, **extra)
 
 
-def safe_location(location: Iterable[Any]) -> str:
-    """A field path fit for an error body: a name that is not an identifier (a JSON key can be any text,
-    comment text included) is shown as '?'."""
-    return ".".join(str(p) if isinstance(p, int) or FIELD_NAME.match(str(p)) else "?" for p in location)
+def safe_location(location: Iterable[Any], message: str = "") -> str:
+    """A field path fit for an error body: an unknown field's name, or any name that is not an identifier,
+    is shown as '?' (a JSON key is the caller's text, and can be comment text)."""
+    parts = [str(p) if isinstance(p, int) or FIELD_NAME.match(str(p)) else "?" for p in location]
+    if parts and "extra inputs" in message.lower():
+        parts[-1] = "?"
+    return ".".join(parts)
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -76,8 +80,9 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
     items = exc.extra if isinstance(exc.extra, list) else []
     fields = [
         {
-            "field": safe_location(str(e.get("key", "")).split(".")) if e.get("key") else "",
-            "message": e.get("message", ""),
+            "field": safe_location(str(e.get("key", "")).split("."), str(e.get("message", ""))) if e.get("key") else "",
+            # Litestar quotes the rejected value in some messages ("Invalid enum value '...'"): drop quoted parts.
+            "message": QUOTED.sub("", str(e.get("message", ""))),
         }
         for e in items
         if isinstance(e, dict)
