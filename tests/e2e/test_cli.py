@@ -118,7 +118,7 @@ def test_report_as_json(
         ("md", "# Feedback themes: ex"),
         (
             "csv",
-            "provider,theme_id,theme,count,respondents,share,mean_rating,negative_share,mean_sentiment,trend,count_2026-Q1,count_2026-Q2,summarizer,summary,actions",
+            "provider,theme_id,theme,count,respondents,share,mean_rating,negative_share,mean_sentiment,trend,count_2026-Q1,count_2026-Q2,negative_share_2026-Q1,mean_sentiment_2026-Q1,negative_share_2026-Q2,mean_sentiment_2026-Q2,summarizer,summary,actions",
         ),
     ],
     ids=["md", "csv"],
