@@ -335,3 +335,22 @@ class Urgency(Record):
     score: float = Field(ge=0.0, le=1.0)
     cues: list[str] = []
     """What fired: rule ids (`rules:<category>`) and/or `model`; never comment text."""
+
+
+class AuditEvent(Record):
+    """One audit event: who (key id, name, role) did what to which target, when, from where, with what outcome."""
+
+    id: int
+    at: dt.datetime
+    key_id: int | None
+    key_name: str | None
+    role: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    format: str | None
+    status: int
+    method: str
+    path: str
+    client: str | None
+    user_agent: str | None

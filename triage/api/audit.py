@@ -19,10 +19,10 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.params import Parameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from pydantic import BaseModel
 
 from triage.pipeline import Services
-from triage.store.sql import AuditRecord, KeyInfo
+from triage.store.sql import KeyInfo
+from triage.types import AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +30,6 @@ DENIED = "access.denied"
 # Path parameter -> the kind of thing it names.
 DEFAULT_FORMAT = {"report.read": "json", "report.page": "html"}
 TARGETS = {"run_id": "run", "comment_id": "comment", "dataset_id": "dataset", "action_id": "action"}
-
-
-class AuditEvent(BaseModel):
-    id: int
-    at: dt.datetime
-    key_id: int | None
-    key_name: str | None
-    role: str | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    format: str | None
-    status: int
-    method: str
-    path: str
-    client: str | None
-    user_agent: str | None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -135,8 +118,7 @@ def read_audit_log(
     limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many events.")] = 100,
 ) -> list[AuditEvent]:
     """The audit log, newest first (admin only): who read or exported which report, queue or comment."""
-    found: list[AuditRecord] = services.sql.audit_events(action, key_id, target_id, since, limit)
-    return [AuditEvent(**r.__dict__) for r in found]
+    return services.sql.audit_events(action, key_id, target_id, since, limit)
 
 
 AUDIT_ROUTES = [read_audit_log]

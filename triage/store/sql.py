@@ -26,7 +26,17 @@ from triage.store.tables import (
     RunRow,
     utcnow,
 )
-from triage.types import Comment, NewComment, Role, RunStatus, RunUsage, TrackedAction, UrgencyLevel, UrgentComment
+from triage.types import (
+    AuditEvent,
+    Comment,
+    NewComment,
+    Role,
+    RunStatus,
+    RunUsage,
+    TrackedAction,
+    UrgencyLevel,
+    UrgentComment,
+)
 
 KEY_PREFIX = "trg_"
 
@@ -57,26 +67,6 @@ class KeyRecord:
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One audit event: who (key id, name, role) did what to which target, when, from where, with what outcome."""
-
-    id: int
-    at: dt.datetime
-    key_id: int | None
-    key_name: str | None
-    role: str | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    format: str | None
-    status: int
-    method: str
-    path: str
-    client: str | None
-    user_agent: str | None
 
 
 @dataclass(frozen=True)
@@ -408,7 +398,7 @@ class SqlStore:
         target_id: str | None = None,
         since: dt.datetime | None = None,
         limit: int = 100,
-    ) -> list[AuditRecord]:
+    ) -> list[AuditEvent]:
         """Newest first."""
         query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
         if action:
@@ -421,7 +411,7 @@ class SqlStore:
             query = query.where(AuditEventRow.at >= since)
         with self._session() as s:
             return [
-                AuditRecord(**{c: getattr(r, c) for c in AuditRecord.__dataclass_fields__} | {"at": _aware(r.at)})
+                AuditEvent(**{c: getattr(r, c) for c in AuditEvent.model_fields} | {"at": _aware(r.at)})
                 for r in s.scalars(query)
             ]
 
