@@ -64,6 +64,11 @@ class ApiSettings(BaseModel):
     uploads_per_hour: int = Field(
         default=60, ge=0, description="Uploads and analysis runs per API key per hour (0: no limit); over it, 429."
     )
+    triage_batch: int = Field(
+        default=32,
+        ge=0,
+        description="Concurrent POST /v1/triage requests are answered together, up to this many comments; 0 = off.",
+    )
 
 
 class JobSettings(BaseModel):

@@ -44,9 +44,13 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         await jobs.start()
         app.state.services = opened
         app.state.jobs = jobs
+        queue = pipeline.TriageQueue(opened, settings.api.triage_batch) if settings.api.triage_batch else None
+        app.state.triage_queue = queue
         try:
             yield
         finally:
+            if queue is not None:
+                queue.close()
             await jobs.stop()
             if not jobs.shared:  # single process: a run this server was working on can no longer finish
                 opened.sql.fail_unfinished_runs(INTERRUPTED)
@@ -57,12 +61,17 @@ def create_app(settings: Settings, services: pipeline.Services | None = None) ->
         found: pipeline.Services = state.services
         return found
 
+    def provide_triage_queue(state: State) -> pipeline.TriageQueue | None:
+        found: pipeline.TriageQueue | None = state.triage_queue
+        return found
+
     return Litestar(
         route_handlers=[*ROUTES, *ACTION_ROUTES, *EXAMPLE_ROUTES, *PAGES],
         lifespan=[lifespan],
         guards=[role_guard],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
+            "triage_queue": Provide(provide_triage_queue, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
         exception_handlers={**HANDLERS, LoginRequired: login_redirect},

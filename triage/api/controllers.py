@@ -17,7 +17,7 @@ from triage import pipeline
 from triage.api.auth import READ_ALL, check_owner
 from triage.api.problems import safe_location
 from triage.errors import Conflict, InvalidInput, NotFound
-from triage.pipeline import Services
+from triage.pipeline import Services, TriageQueue
 from triage.report.render import render
 from triage.store.sql import KeyInfo
 from triage.types import IngestReport, Report, RunStatus, TriageResult, UrgencyLevel, UrgentComment
@@ -202,12 +202,12 @@ def get_report(
     return Response(render(report, format), media_type=MEDIA[format])
 
 
-@post(
-    "/v1/triage", opt={"roles": ("integrator", "admin"), "rate_limit": "triage"}, status_code=200, sync_to_thread=True
-)
-def triage_comment(data: TriageRequest, services: Services) -> TriageResult:
+@post("/v1/triage", opt={"roles": ("integrator", "admin"), "rate_limit": "triage"}, status_code=200)
+async def triage_comment(data: TriageRequest, services: Services, triage_queue: TriageQueue | None) -> TriageResult:
     """One comment -> primary theme, secondary themes with confidences, redacted text. No LLM on this path."""
-    return pipeline.triage_text(services, data.text, data.provider)
+    if triage_queue is not None:  # concurrent requests share one pass of every model
+        return await triage_queue.triage(data.text, data.provider)
+    return await anyio.to_thread.run_sync(pipeline.triage_text, services, data.text, data.provider)
 
 
 @get("/v1/comments/{comment_id:int}", opt={"roles": READ_ALL, "audit": "comment.read"}, sync_to_thread=True)
