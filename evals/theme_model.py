@@ -3,7 +3,7 @@
     python -m evals.theme_model build      # models/themes/examples.jsonl + metadata.json (about 5 min, 1 core)
     python -m evals.theme_model check      # exit 1 when the training data no longer matches the metadata
 
-Training data: the taxonomy's examples (models/taxonomy.toml), the hand-written `models/themes/written.jsonl`
+Training data: the taxonomy's examples (models/taxonomy.toml), the hand-written `models/themes/written*.jsonl`
 and the `dev` split of evals/datasets/internal_feedback (never `test`). Every choice (temperature, the
 abstention and secondary thresholds) is made on 5-fold cross-validation over `dev` (each fold trained on
 everything else); `test` is only measured, by a model fitted on all of the training data.
@@ -37,7 +37,8 @@ from triage.themes.model import training_examples
 from triage.themes.taxonomy import LabelledExample, load_taxonomy, packaged_examples
 
 THEMES_DIR = PROJECT_ROOT / "models" / "themes"
-WRITTEN = THEMES_DIR / "written.jsonl"
+WRITTEN = tuple(sorted(THEMES_DIR.glob("written*.jsonl")))
+"""Hand-written examples, in file order (written.jsonl, then written2.jsonl, ...; provenance in evals/README.md)."""
 EXAMPLES = THEMES_DIR / "examples.jsonl"
 METADATA = THEMES_DIR / "metadata.json"
 INTERNAL = PROJECT_ROOT / "evals" / "datasets" / "internal_feedback" / "comments.jsonl"
@@ -57,8 +58,8 @@ def current_training() -> tuple[list[str], list[str]]:
 
 
 def build_examples() -> None:
-    """models/themes/examples.jsonl = written.jsonl + internal_feedback `dev` (primary theme), in file order."""
-    written = [json.loads(line) for line in WRITTEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """models/themes/examples.jsonl = written*.jsonl + internal_feedback `dev` (primary theme), in file order."""
+    written = [r for path in WRITTEN for r in read_records(path)]
     dev = [r for r in read_records(INTERNAL) if r["split"] == "dev"]
     rows = [{"text": w["text"], "theme_id": w["theme_id"], "source": "written"} for w in written]
     rows += [{"text": r["text"], "theme_id": r["themes"][0], "source": f"internal_feedback:{r['id']}"} for r in dev]
@@ -158,7 +159,7 @@ def choose_secondary(
 def measure() -> dict[str, Any]:
     cache = EmbeddingCache()
     taxonomy = load_taxonomy(PROJECT_ROOT / "models" / "taxonomy.toml")
-    written = [LabelledExample.model_validate(r) for r in read_records(WRITTEN)]
+    written = [LabelledExample.model_validate(r) for path in WRITTEN for r in read_records(path)]
     records = read_records(INTERNAL)
     dev = [r for r in records if r["split"] == "dev"]
     test = [r for r in records if r["split"] == "test"]
@@ -202,7 +203,7 @@ def measure() -> dict[str, Any]:
             "rows": len(texts),
             "sources": {
                 "models/taxonomy.toml examples": sum(len(t.examples) for t in taxonomy.themes),
-                "models/themes/written.jsonl": len(written),
+                **{f"models/themes/{path.name}": len(read_records(path)) for path in WRITTEN},
                 "evals/datasets/internal_feedback dev split": len(dev),
             },
         },
@@ -224,7 +225,7 @@ def measure() -> dict[str, Any]:
         "evaluation": "cv_dev: 5-fold CV over internal_feedback dev (477), each fold trained on taxonomy + written "
         "+ the other folds; test: internal_feedback test (239, never used for a choice), model fitted on all of the "
         "training data",
-        "licence": "Apache-2.0 (taxonomy examples, with the project); CC0-1.0 (written.jsonl and the internal_feedback "
+        "licence": "Apache-2.0 (taxonomy examples, with the project); CC0-1.0 (written*.jsonl and the internal_feedback "
         "dev comments, see evals/datasets/internal_feedback/README.md)",
         "command": "python -m evals.theme_model build",
     }
