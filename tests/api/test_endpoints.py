@@ -110,14 +110,17 @@ def test_run_report_and_evidence_over_the_api(api: TestClient, keys: dict[str, s
     assert created.status_code == 202 and created.json()["status"] == "queued"
     run_id = created.json()["id"]
     status: dict[str, Any] = {}
+    polled: list[float] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         status = api.get(f"/v1/runs/{run_id}", headers=manager).json()
         assert 0.0 <= status["progress"] <= 1.0
+        polled.append(status["progress"])
         if status["status"] in ("succeeded", "failed"):
             break
         time.sleep(0.2)
     assert status["status"] == "succeeded", status
+    assert polled == sorted(polled) and polled[-1] == 1.0 and status["stage"] == "done"  # stored progress only grows
     assert status["created_at"].endswith(("Z", "+00:00")) and status["finished_at"].endswith(("Z", "+00:00"))
     report = api.get(f"/v1/reports/{run_id}", headers=manager).json()
     (provider,) = report["providers"]

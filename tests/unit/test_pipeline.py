@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from tests.conftest import EXAMPLE_LABELS
 from triage import pipeline
 
@@ -74,3 +76,31 @@ def test_ingesting_the_same_file_again_adds_nothing(analysed: Any) -> None:
 
     report = pipeline.ingest_bytes(services, EXAMPLE_SURVEY.read_bytes(), "survey.csv", name="example")
     assert (report.id, report.accepted, report.duplicates) == (dataset_id, 0, 360)
+
+
+def test_stored_progress_is_written_per_stage_while_the_callback_sees_every_step(
+    analysed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stored progress is a committed transaction: within a stage at most one a second (here: none)."""
+    from triage.pipeline import analysis
+
+    services, dataset_id, _ = analysed
+    monkeypatch.setattr(analysis, "PROGRESS_WRITE_INTERVAL_S", 3600.0)
+    stored: list[tuple[float, str]] = []
+    update_run = services.sql.update_run
+
+    def counting_update_run(run_id: str, **fields: Any) -> None:
+        if "progress" in fields:
+            stored.append((fields["progress"], fields["stage"]))
+        update_run(run_id, **fields)
+
+    monkeypatch.setattr(services.sql, "update_run", counting_update_run)
+    seen: list[tuple[float, str]] = []
+    run_id = pipeline.start_run(services, dataset_id)
+    asyncio.run(pipeline.analyze(services, run_id, on_progress=lambda value, stage: seen.append((value, stage))))
+
+    assert stored == [(0.02, "embedding"), (0.5, "themes"), (0.7, "summaries"), (1.0, "done")]
+    assert len([s for s in seen if s[1] == "summaries"]) > 2 and seen[-1] == (1.0, "done")
+    assert [v for v, _ in seen] == sorted(v for v, _ in seen)
+    status = services.sql.run(run_id)
+    assert status is not None and (status.status, status.progress, status.stage) == ("succeeded", 1.0, "done")

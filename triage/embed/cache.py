@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -32,14 +33,22 @@ def embed_cached(
     by_id = {i: t for i, t in zip(ids, texts, strict=True)}
     log.info("embedding %d texts: %d cached, %d to encode", len(ids), len(ids) - len(missing), len(missing))
     done = 0
-    for start in range(0, len(missing), batch_size):
-        chunk = missing[start : start + batch_size]
-        vectors = embedder.encode([by_id[i] for i in chunk])
-        store.upsert(chunk, vectors)
-        known.update(zip(chunk, vectors, strict=True))
-        done += len(chunk)
-        if on_progress:
-            on_progress(done, len(missing))
+    # Chunk i is upserted on a worker thread while chunk i+1 encodes; one upsert in flight at a time, in order.
+    # Leaving the `with` waits for it, so an encode error never leaves an upsert running behind the caller.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-upsert") as upserts:
+        pending: Future[None] | None = None
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            vectors = embedder.encode([by_id[i] for i in chunk])
+            if pending is not None:
+                pending.result()  # raises the previous upsert's error
+            pending = upserts.submit(store.upsert, chunk, vectors)
+            known.update(zip(chunk, vectors, strict=True))
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, len(missing))
+        if pending is not None:
+            pending.result()
     if not ids:
         return np.zeros((0, embedder.dimensions), dtype=np.float32)
     return np.stack([known[i] for i in ids]).astype(np.float32)

@@ -36,6 +36,8 @@ from triage.types import (
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 SUMMARY_CONCURRENCY = 4
+PROGRESS_WRITE_INTERVAL_S = 1.0
+"""Stored progress is written at most this often within a stage: each write is a committed transaction."""
 
 
 def _summarizer(settings: Settings, client: LLMClient | None) -> Summarizer:
@@ -49,9 +51,17 @@ def _summarizer(settings: Settings, client: LLMClient | None) -> Summarizer:
 async def analyze(services: Services, run_id: str, on_progress: Progress | None = None) -> Report:
     """Run theme analysis for a queued run; stores results and marks it succeeded, or failed on error."""
     sql = services.sql
+    stored_stage = ""
+    stored_at = 0.0
 
     def progress(value: float, stage: str) -> None:
-        sql.update_run(run_id, progress=round(value, 3), stage=stage)
+        # `GET /v1/runs/{id}` reads the stored value: a stage change or the end always, else once a second.
+        # The values only grow, so a skipped write never makes the stored progress go back.
+        nonlocal stored_stage, stored_at
+        now = time.monotonic()
+        if stage != stored_stage or value >= 1.0 or now - stored_at >= PROGRESS_WRITE_INTERVAL_S:
+            sql.update_run(run_id, progress=round(value, 3), stage=stage)
+            stored_stage, stored_at = stage, now
         if on_progress:
             on_progress(value, stage)
 

@@ -1,10 +1,13 @@
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import make_settings
 from triage.errors import Conflict
 from triage.store.sql import NewAssignment, SqlStore
+from triage.store.tables import AssignmentRow
 from triage.types import NewComment, RunUsage
 
 
@@ -78,3 +81,55 @@ def test_a_run_succeeds_once_and_stays_succeeded(sql: SqlStore) -> None:
     assert status is not None and (status.status, status.progress, status.stage) == ("succeeded", 1.0, "done")
     assert sql.run_report(run) == {"by": "first"}
     assert [sql.comment_labels(i) for i in comment_ids] == [["it"], ["it"]]
+
+
+def _stored_assignments(sql: SqlStore, run_id: str) -> list[tuple[int, str, str, float, int]]:
+    with sql.engine.connect() as connection:
+        query = select(AssignmentRow).where(AssignmentRow.run_id == run_id).order_by(AssignmentRow.id)
+        rows = connection.execute(query)
+        return [(r.comment_id, r.kind, r.label, round(r.confidence, 6), r.rank) for r in rows]
+
+
+def test_finish_run_bulk_stores_every_assignment_in_order_without_orm_objects(sql: SqlStore) -> None:
+    dataset = sql.get_or_create_dataset("bulk", owner_key_id=None)
+    sql.add_comments(dataset, [_comment(f"comment {i}", f"c{i}") for i in range(50)])
+    comment_ids = [c.id for c in sql.comments(dataset)]
+    assignments = [
+        NewAssignment(comment_id=i, kind=kind, label=f"{kind}-{n}", confidence=n / 100, rank=n % 3)
+        for n in range(60)
+        for i in comment_ids
+        for kind in ("theme", "subject")
+    ]
+    built: list[object] = []
+
+    def on_init(target: object, *_: object) -> None:
+        built.append(target)
+
+    run = sql.create_run(dataset, owner_key_id=None)
+    event.listen(AssignmentRow, "init", on_init)
+    try:
+        sql.finish_run(run, {"n": len(assignments)}, assignments, RunUsage(summarizer="offline"))
+    finally:
+        event.remove(AssignmentRow, "init", on_init)
+    assert built == []  # one executemany, not 6,000 ORM objects
+    assert _stored_assignments(sql, run) == [(a.comment_id, a.kind, a.label, a.confidence, a.rank) for a in assignments]
+    status = sql.run(run)
+    assert status is not None and (status.status, status.progress, status.stage) == ("succeeded", 1.0, "done")
+
+
+def test_a_finish_that_fails_stores_nothing_and_the_run_can_still_succeed(sql: SqlStore) -> None:
+    """The conditional update and the bulk insert are one transaction: a failed insert un-marks the run."""
+    dataset = sql.get_or_create_dataset("atomic", owner_key_id=None)
+    sql.add_comments(dataset, [_comment("Slow laptop", "c1")])
+    (comment_id,) = [c.id for c in sql.comments(dataset)]
+    run = sql.create_run(dataset, owner_key_id=None)
+    good = NewAssignment(comment_id=comment_id, kind="theme", label="it", confidence=0.9, rank=0)
+    orphan = NewAssignment(comment_id=comment_id + 10_000, kind="theme", label="it", confidence=0.9, rank=0)
+    with pytest.raises(IntegrityError):
+        sql.finish_run(run, {"by": "first"}, [good, orphan], RunUsage(summarizer="offline"))
+    status = sql.run(run)
+    assert status is not None and status.status == "queued" and sql.run_report(run) is None
+    assert _stored_assignments(sql, run) == []
+    sql.finish_run(run, {"by": "retry"}, [good], RunUsage(summarizer="offline"))
+    assert sql.run_report(run) == {"by": "retry"}
+    assert _stored_assignments(sql, run) == [(comment_id, "theme", "it", 0.9, 0)]
