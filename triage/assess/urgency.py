@@ -71,17 +71,23 @@ class UrgencyDetector:
 
     def thresholds(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
         """The head's threshold per text: by language, stricter where the rules' guards spoke."""
-        if self._threshold is not None:
-            return [self._threshold] * len(languages)
-        return [self.head.threshold_for(lang, self.rules.guarded(t)) for t, lang in zip(texts, languages, strict=True)]
+        return self._thresholds([self.rules.guarded(t) for t in texts], languages)[0]
 
     def urgent_thresholds(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
         """The head's "urgent"-level threshold per text (never below `thresholds`)."""
-        review = self.thresholds(texts, languages)
-        return [
-            max(r, self.head.urgent_threshold_for(lang, self.rules.guarded(t)))
-            for t, lang, r in zip(texts, languages, review, strict=True)
+        return self._thresholds([self.rules.guarded(t) for t in texts], languages)[1]
+
+    def _thresholds(self, guarded: Sequence[bool], languages: Sequence[str]) -> tuple[list[float], list[float]]:
+        """(review, urgent) thresholds per text, from whether the rules' guards spoke on it (computed once)."""
+        if self._threshold is not None:
+            review = [self._threshold] * len(languages)
+        else:
+            review = [self.head.threshold_for(lang, g) for g, lang in zip(guarded, languages, strict=True)]
+        urgent = [
+            max(r, self.head.urgent_threshold_for(lang, g))
+            for g, lang, r in zip(guarded, languages, review, strict=True)
         ]
+        return review, urgent
 
     def assess(
         self,
@@ -110,8 +116,7 @@ class UrgencyDetector:
         cat_probs = self.head.category_probabilities(vectors)
         order = self.head.categories
         results = []
-        thresholds = self.thresholds(texts, languages)
-        levels = self.urgent_thresholds(texts, languages)
+        thresholds, levels = self._thresholds([self.rules.guarded(t) for t in texts], languages)
         for text, p, row, threshold, escalate in zip(texts, probs, cat_probs, thresholds, levels, strict=True):
             fired = self.rules.match(text)
             score = 1 - (1 - float(p)) * (1 - RULE_RELIABILITY) if fired else float(p)
