@@ -292,6 +292,20 @@ class ProviderReport(Record):
     """Actions accepted from earlier runs for this provider, with their theme's share then and now."""
 
 
+class TrackedGroupReport(Record):
+    """A subject or discovered theme against the previous run: the same id when it continues one (matched by
+    centroid), and whether it is new, grown, shrunk or steady (Trend)."""
+
+    kind: Literal["subject", "discovered"]
+    id: str
+    name: str
+    status: Trend
+    count: int
+    share: float
+    previous_count: int | None = None
+    previous_share: float | None = None
+
+
 class Report(Record):
     run_id: str
     dataset_id: str
@@ -306,6 +320,12 @@ class Report(Record):
     embed_model: str
     cycles: list[str] = []
     providers: list[ProviderReport]
+    tracked: list[TrackedGroupReport] = []
+    """The run's subjects and discovered themes against the previous run, each backed by at least k respondents."""
+    tracked_gone: int = 0
+    """Groups of the previous run that no comment of this run continues."""
+    tracked_withheld: int = 0
+    """Groups left out of `tracked`: fewer than k distinct respondents."""
     usage: RunUsage | None = None
 
 

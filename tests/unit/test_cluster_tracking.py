@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,8 @@ from sklearn.metrics import adjusted_rand_score
 from tests.conftest import EXAMPLE_SURVEY
 from triage.config import PROJECT_ROOT
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
+from triage.report.build import _tracked
+from triage.report.render import to_markdown
 from triage.themes.analyze import (
     TRACKED_FILE,
     ThemeAnalysis,
@@ -28,6 +31,7 @@ from triage.themes.analyze import (
 from triage.themes.cluster import subject_clusters
 from triage.themes.model import ThemeModel
 from triage.themes.taxonomy import load_taxonomy
+from triage.types import Comment, Report, TrackedGroupReport
 
 TAXONOMY = load_taxonomy(PROJECT_ROOT / "models" / "taxonomy.toml")
 
@@ -159,3 +163,79 @@ def test_a_run_saves_its_groups_for_the_next_one(analysed: Any) -> None:
     stored = {services.sql.comment_labels(c.id, kind="subject")[0] for c in services.sql.comments(dataset_id)}
     assert subjects and stored <= subjects
     assert sum(g.count for g in saved if g.kind == "subject") == len(services.sql.comments(dataset_id))
+
+
+def _comments(survey: dict[str, Any], keep: list[int], respondents: int | None = None) -> list[Comment]:
+    """Stored-comment records of the kept rows; `respondents` caps the distinct respondents (to test k)."""
+    rows = survey["rows"]
+    return [
+        Comment(
+            id=n,
+            dataset_id="d",
+            text=rows[i]["text"],
+            text_hash=str(i),
+            provider=rows[i]["provider"],
+            respondent_dept=None,
+            cycle=rows[i]["cycle"],
+            rating=None,
+            respondent_hash=rows[i]["respondent"] if respondents is None else f"r{n % respondents}",
+        )
+        for n, i in enumerate(keep)
+    ]
+
+
+def test_the_report_lists_groups_against_the_previous_run_and_withholds_small_ones(survey: dict[str, Any]) -> None:
+    rows = survey["rows"]
+    q1 = [i for i, r in enumerate(rows) if r["cycle"] == "2026-Q1"]
+    q2 = [i for i, r in enumerate(rows) if r["cycle"] == "2026-Q2"]
+    first = _analyse(survey, q1)
+    second = _analyse(survey, q2, previous=first.tracked)
+    shown, withheld = _tracked(_comments(survey, q2), second, min_respondents=5)
+    current = [g for g in second.tracked if g.status != "gone"]
+    assert len(shown) + withheld == len(current) and shown
+    by_id = {g.id: g for g in current}
+    for g in shown:
+        assert (g.kind, g.name, g.status, g.count) == (
+            by_id[g.id].kind,
+            by_id[g.id].name,
+            by_id[g.id].status,
+            by_id[g.id].count,
+        )
+        assert (g.previous_count is None) == (g.status == "new")
+    assert {g.id for g in shown if g.status != "new"} <= {g.id for g in first.tracked}
+    # Three respondents in all: every group is backed by fewer than k = 5 and none is shown.
+    assert _tracked(_comments(survey, q2, respondents=3), second, min_respondents=5) == ([], len(current))
+
+
+def test_markdown_has_the_since_last_run_section() -> None:
+    report = Report(
+        run_id="r",
+        dataset_id="d",
+        dataset_name="n",
+        created_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+        comments=40,
+        min_respondents=5,
+        taxonomy_version="t",
+        embed_model="minilm",
+        providers=[],
+        tracked=[
+            TrackedGroupReport(
+                kind="subject",
+                id="s1",
+                name="laptop / ticket",
+                status="grown",
+                count=30,
+                share=0.75,
+                previous_count=10,
+                previous_share=0.5,
+            ),
+            TrackedGroupReport(kind="discovered", id="d2", name="badge readers", status="new", count=10, share=0.25),
+        ],
+        tracked_gone=2,
+        tracked_withheld=1,
+    )
+    text = to_markdown(report)
+    assert "## Since the last run" in text
+    assert "| subject | `s1` | laptop / ticket | grown | 30 | 75% | 10 (50%) |" in text
+    assert "| discovered | `d2` | badge readers | new | 10 | 25% | - |" in text
+    assert "2 groups of the last run are gone; 1 groups backed by fewer than 5 respondents are withheld." in text

@@ -23,6 +23,7 @@ from triage.types import (
     Summary,
     SummaryRequest,
     TrackedAction,
+    TrackedGroupReport,
     Trend,
     WithheldTheme,
 )
@@ -134,6 +135,7 @@ def build_report(
                 themes=themes,
             )
         )
+    tracked, tracked_withheld = _tracked(comments, analysis, min_respondents)
     return Report(
         run_id=run_id,
         dataset_id=dataset_id,
@@ -145,7 +147,44 @@ def build_report(
         embed_model=analysis.model.embed_model,
         cycles=cycles,
         providers=providers,
+        tracked=tracked,
+        tracked_gone=sum(1 for g in analysis.tracked if g.status == "gone"),
+        tracked_withheld=tracked_withheld,
     )
+
+
+def _tracked(
+    comments: list[Comment], analysis: ThemeAnalysis, min_respondents: int
+) -> tuple[list[TrackedGroupReport], int]:
+    """The run's subjects and discovered themes against the previous run, and how many were withheld (< k)."""
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i in range(len(comments)):
+        members[("subject", analysis.subjects[i])].append(i)
+        members[("discovered", analysis.primary(i))].append(i)
+    shown: list[TrackedGroupReport] = []
+    withheld = 0
+    for g in analysis.tracked:
+        if g.status == "gone":
+            continue
+        if respondent_count(comments, members.get((g.kind, g.id), [])) < min_respondents:
+            withheld += 1
+            continue
+        previous_share = None
+        if g.previous_count is not None and g.previous_total:
+            previous_share = round(g.previous_count / g.previous_total, 4)
+        shown.append(
+            TrackedGroupReport(
+                kind=g.kind,
+                id=g.id,
+                name=g.name,
+                status=g.status,
+                count=g.count,
+                share=round(g.share, 4),
+                previous_count=g.previous_count,
+                previous_share=previous_share,
+            )
+        )
+    return shown, withheld
 
 
 def cycle_order(comments: list[Comment]) -> list[str]:

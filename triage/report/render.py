@@ -97,11 +97,34 @@ def to_markdown(report: Report) -> str:
             for quote in t.quotes:
                 lines += [f"> {quote}", ""]
             lines += [f"*Written by: {t.summarizer}. Keywords: {', '.join(t.keywords)}.*", ""]
+    lines += tracked_lines(report)
     if report.usage is not None:
         lines += ["---", "", f"*Cost: {describe_usage(report.usage)}*", ""]
     if report.redactions_in_output is not None:
         lines += [f"*Output audit: {report.redactions_in_output} spans of personal data redacted from its text.*", ""]
     return "\n".join(lines)
+
+
+def tracked_lines(report: Report) -> list[str]:
+    """Subjects and discovered themes against the previous run (same ids when they continue one)."""
+    if not (report.tracked or report.tracked_gone or report.tracked_withheld):
+        return []
+    lines = ["## Since the last run", ""]
+    if report.tracked:
+        lines += [
+            "| kind | id | name | status | comments | share | before |",
+            "| --- | --- | --- | --- | ---: | ---: | ---: |",
+        ]
+        for g in report.tracked:
+            before = "-" if g.previous_share is None else f"{g.previous_count} ({_pct(g.previous_share)})"
+            lines.append(f"| {g.kind} | `{g.id}` | {g.name} | {g.status} | {g.count} | {_pct(g.share)} | {before} |")
+        lines.append("")
+    lines += [
+        f"{report.tracked_gone} groups of the last run are gone; {report.tracked_withheld} groups backed by fewer "
+        f"than {report.min_respondents} respondents are withheld.",
+        "",
+    ]
+    return lines
 
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets (OWASP CSV injection).
