@@ -306,7 +306,8 @@ def test_report_has_one_h1_and_an_h2_per_department(tab: Tab, report: dict[str, 
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", level=1).all_inner_texts() == [report["dataset_name"]]
     h2 = [text.strip() for text in page.get_by_role("heading", level=2).all_inner_texts()]
-    assert h2 == ["Overview", *(p["provider"] for p in report["providers"])]
+    since = ["Since the last run"] if report["tracked"] or report["tracked_gone"] else []
+    assert h2 == ["Overview", *(p["provider"] for p in report["providers"]), *since]
 
 
 def test_full_page_screenshot_is_written(tab: Tab, run_id: str) -> None:
