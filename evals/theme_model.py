@@ -225,8 +225,8 @@ def measure() -> dict[str, Any]:
         "evaluation": "cv_dev: 5-fold CV over internal_feedback dev (477), each fold trained on taxonomy + written "
         "+ the other folds; test: internal_feedback test (239, never used for a choice), model fitted on all of the "
         "training data",
-        "licence": "Apache-2.0 (taxonomy examples, with the project); CC0-1.0 (written*.jsonl and the internal_feedback "
-        "dev comments, see evals/datasets/internal_feedback/README.md)",
+        "licence": "Apache-2.0 (taxonomy examples, with the project); CC0-1.0 (written*.jsonl and the "
+        "internal_feedback dev comments, see evals/datasets/internal_feedback/README.md)",
         "command": "python -m evals.theme_model build",
     }
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evals.scorers import matched_accuracy
-from triage.themes.clustering import ClusterParams, cluster_vectors, knn_graph, normalize
+from triage.themes.clustering import ClusterParams, cluster_vectors, knn_graph, neighbours, normalize
 
 
 def blobs(k: int, per: int, dims: int = 32, spread: float = 0.25, seed: int = 0) -> tuple[np.ndarray, list[int]]:
@@ -57,3 +57,13 @@ def test_knn_graph_is_symmetric_without_self_loops() -> None:
     assert (graph != graph.T).nnz == 0
     assert graph.diagonal().sum() == 0
     assert graph.getnnz(axis=1).min() >= 4
+
+
+def test_neighbours_come_most_similar_first_and_can_be_shared() -> None:
+    x, _ = blobs(3, 20)
+    idx, sim = neighbours(x, 8)
+    assert np.all(np.diff(sim, axis=1) <= 0)
+    assert np.allclose(sim, np.take_along_axis(x @ x.T, idx, axis=1), atol=1e-6)
+    assert not np.any(idx == np.arange(len(x))[:, None])
+    # A graph built from a longer, shared neighbour list is the graph built from scratch.
+    assert (knn_graph(x, 4, near=(idx, sim)) != knn_graph(x, 4)).nnz == 0

@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from triage.ports import Vectors
 from triage.themes.classifier import NgramEmbeddingClassifier
 from triage.themes.cluster import discover_groups, stable_id, subject_clusters
-from triage.themes.keywords import class_keywords
+from triage.themes.keywords import class_keywords, group_keywords
 from triage.themes.model import DiscoveredTheme, ThemeModel
 from triage.types import UNASSIGNED, Taxonomy, ThemeScore
 
@@ -203,11 +203,9 @@ def _discover(
     base: ThemeModel, texts: list[str], vectors: Vectors, unassigned: list[int], min_size: int
 ) -> list[DiscoveredTheme]:
     groups = discover_groups(vectors[unassigned], min_size=min_size)
+    members = [[unassigned[m] for m in group.members] for group in groups]
     discovered = []
-    for group in groups:
-        members = {unassigned[m] for m in group.members}
-        labels = ["group" if i in members else "rest" for i in range(len(texts))]
-        keywords = class_keywords(texts, labels, top_n=6).get("group", [])
+    for group, keywords in zip(groups, group_keywords(texts, members, top_n=6), strict=True):
         if not keywords:
             continue
         name = "New: " + ", ".join(keywords[:3])
@@ -243,7 +241,7 @@ def analyze_themes(
     model = ThemeModel(
         base.taxonomy, base.classifier, base.embed_model, base.min_confidence, base.secondary_confidence, discovered
     )
-    themes = model.score(texts, vectors)
+    themes = model.add_discovered(first, vectors)
 
     clustering = subject_clusters(vectors, k=subjects_k) if len(texts) else None
     subject_labels = [str(x) for x in (clustering.labels.tolist() if clustering else [])]

@@ -84,27 +84,43 @@ def normalize(x: npt.NDArray[np.floating[Any]]) -> Matrix:
     return unit
 
 
-def neighbours(vectors: Matrix, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Each point's `m` most cosine-similar other points (n x m indices, n x m similarities)."""
+Neighbours = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+"""Each point's nearest other points, most similar first: (n x m indices, n x m cosine similarities)."""
+
+
+def neighbours(vectors: Matrix, m: int) -> Neighbours:
+    """Each point's `m` most cosine-similar other points, most similar first."""
     n = len(vectors)
     indices, similarities = [], []
     for start in range(0, n, 2048):
         sim = vectors[start : start + 2048] @ vectors.T
         sim[np.arange(sim.shape[0]), np.arange(start, start + sim.shape[0])] = -np.inf
-        idx = np.argpartition(-sim, m - 1, axis=1)[:, :m]
-        indices.append(idx)
-        similarities.append(np.take_along_axis(sim, idx, axis=1))
+        idx = np.argpartition(sim, n - m, axis=1)[:, n - m :]
+        top = np.take_along_axis(sim, idx, axis=1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        indices.append(np.take_along_axis(idx, order, axis=1))
+        similarities.append(np.take_along_axis(top, order, axis=1))
     return np.concatenate(indices).astype(np.int64), np.concatenate(similarities).astype(np.float32)
 
 
-def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine", mutual: float = 1.0) -> sp.csr_matrix:
+def _nearest(vectors: Matrix, m: int, near: Neighbours | None) -> Neighbours:
+    """The `m` nearest from `near` when it holds enough of them, else computed."""
+    if near is not None and near[0].shape[1] >= m:
+        return near[0][:, :m], near[1][:, :m]
+    return neighbours(vectors, m)
+
+
+def knn_graph(
+    vectors: Matrix, n_neighbors: int, weights: str = "cosine", mutual: float = 1.0, near: Neighbours | None = None
+) -> sp.csr_matrix:
     """Symmetric sparse graph: each point to its `n_neighbors` most cosine-similar points, weight = similarity.
 
     `mutual` < 1 weighs an edge only one of its ends chose by that much (mutual edges keep full weight).
+    `near`: the points' neighbours when already known (at least `n_neighbors` of them).
     """
     n = len(vectors)
     m = min(n_neighbors, n - 1)
-    idx, sim = neighbours(vectors, m)
+    idx, sim = _nearest(vectors, m, near)
     r, c, s = np.repeat(np.arange(n), m), idx.ravel(), sim.ravel()
     if weights == "local":
         dist = np.sqrt(np.clip(2.0 - 2.0 * s, 0.0, None))
@@ -126,12 +142,12 @@ def knn_graph(vectors: Matrix, n_neighbors: int, weights: str = "cosine", mutual
     return graph.maximum(graph.T).tocsr()
 
 
-def fuzzy_graph(vectors: Matrix, n_neighbors: int) -> sp.csr_matrix:
+def fuzzy_graph(vectors: Matrix, n_neighbors: int, near: Neighbours | None = None) -> sp.csr_matrix:
     """The kNN graph with UMAP's fuzzy weights: exp(-(d - d_1) / s_i), s_i such that a row sums to log2(m);
     symmetrised as a fuzzy union, w + w' - w w'. The distance is 1 - cosine."""
     n = len(vectors)
     m = min(n_neighbors, n - 1)
-    idx, sim = neighbours(vectors, m)
+    idx, sim = _nearest(vectors, m, near)
     excess = np.clip((1.0 - sim) - (1.0 - sim.max(axis=1, keepdims=True)), 0.0, None).astype(np.float64)
     low, high, scale = np.zeros(n), np.full(n, np.inf), np.ones(n)
     for _ in range(64):  # bisection for each row's scale
@@ -173,10 +189,13 @@ def graph_layout(graph: sp.csr_matrix, dims: int, seed: int, epochs: int = 200, 
         diff = y[hn] - y[other]
         d2 = (diff**2).sum(axis=1)
         push = np.where((d2 > 0) & (hn != other), 2 * b / ((0.001 + d2) * (1 + a * d2**b)), 0.0)
-        # One bincount per dimension sums the pulls on both ends and the pushes (np.add.at, 10x faster).
+        # The moves summed per point as a product with a 0/1 matrix (one column per move, built without sorting):
+        # the pulls on both ends and the pushes (6 vs 14 ms an epoch at 10k with a bincount per dimension). Float64:
+        # float32 forces halved the time but lowered the run-to-run agreement (example survey, 10 seeds: 0.907
+        # vs 0.924 mean pairwise ARI).
         at = np.concatenate([h, t, hn])
-        moves = np.concatenate([grad, -grad, np.clip(push[:, None] * diff, -4, 4) * step])
-        y += np.stack([np.bincount(at, weights=moves[:, j], minlength=n) for j in range(dims)], axis=1)
+        scatter = sp.csc_matrix((np.ones(len(at)), at, np.arange(len(at) + 1)), shape=(n, len(at)))
+        y += scatter @ np.concatenate([grad, -grad, np.clip(push[:, None] * diff, -4, 4) * step])
     layout: Matrix = y.astype(np.float32)
     return layout
 
@@ -272,18 +291,21 @@ def cluster_vectors(
     if n < 3:
         return ClusterResult(np.zeros(n, dtype=np.int64), 1 if n else 0)
     x = features(vectors, texts, params, seed)
+    graphs = params.spectral and n <= SPECTRAL_MAX
+    # One neighbour search serves the eigengap's graph, the clustering graph and the layout's.
+    near = neighbours(x, min(max(params.n_neighbors, params.layout_neighbors), n - 1)) if graphs or k is None else None
     if k is None:
-        k = choose_k(x, params, seed, k_max)
+        k = choose_k(x, params, seed, k_max, near)
     k = max(1, min(k, n - 2))
-    if not params.spectral or n > SPECTRAL_MAX:
+    if not graphs:
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
-    graph = knn_graph(x, params.n_neighbors, params.weights, params.mutual)
+    graph = knn_graph(x, params.n_neighbors, params.weights, params.mutual, near)
     n_parts, _ = connected_components(graph, directed=False)
     if n_parts > k:
         log.debug("knn graph has %d components for k=%d; clustering the vectors instead", n_parts, k)
         return ClusterResult(_kmeans(x, k, seed, params.n_init), k)
     if params.layout_dims:
-        fuzzy = fuzzy_graph(x, params.layout_neighbors)
+        fuzzy = fuzzy_graph(x, params.layout_neighbors, near)
         dims = min(params.layout_dims, n - 3)
         layout = graph_layout(fuzzy, dims, seed, params.layout_epochs, params.layout_rate)
         return ClusterResult(_kmeans(layout, k, seed, params.n_init), k)
@@ -301,11 +323,13 @@ def cluster_vectors(
     return ClusterResult(labels, k)
 
 
-def choose_k(x: Matrix, params: ClusterParams, seed: int, k_max: int | None = None) -> int:
-    """The number of clusters from the eigengap of the normalised kNN graph."""
+def choose_k(
+    x: Matrix, params: ClusterParams, seed: int, k_max: int | None = None, near: Neighbours | None = None
+) -> int:
+    """The number of clusters from the eigengap of the normalised kNN graph (`near`: the points' neighbours)."""
     n = len(x)
     k_max = min(k_max or max(2, min(300, n // 5)), n - 3)
     # Eigenvectors too: clustering with the chosen k then reuses them.
-    values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights), k_max + 1, seed)
+    values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights, near=near), k_max + 1, seed)
     gaps = values[:-1] - values[1:]
     return int(np.argmax(gaps[1:]) + 2)

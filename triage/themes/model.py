@@ -103,7 +103,11 @@ class ThemeModel:
 
     def score(self, texts: list[str], vectors: Vectors) -> list[list[ThemeScore]]:
         """Taxonomy themes, else the nearest discovered theme the comment is close enough to, else []."""
-        results = self.taxonomy_scores(texts, vectors)
+        return self.add_discovered(self.taxonomy_scores(texts, vectors), vectors)
+
+    def add_discovered(self, taxonomy_scores: list[list[ThemeScore]], vectors: Vectors) -> list[list[ThemeScore]]:
+        """`taxonomy_scores` with each unassigned comment given the nearest discovered theme it is close enough to."""
+        results = list(taxonomy_scores)
         if not self.discovered:
             return results
         centroids = np.stack([d.centroid for d in self.discovered])

@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from triage.themes.cluster import discover_groups, stable_id, subject_clusters
-from triage.themes.keywords import class_keywords, representatives
+from triage.themes.keywords import class_keywords, group_keywords, representatives, top_terms
 
 
 def _blobs(
@@ -61,6 +61,33 @@ def test_class_keywords_extra_stop_words_and_empty() -> None:
     keywords = class_keywords(texts, ["x", "x", "y"], extra_stop_words=["it", "laptop"])
     assert "laptop" not in keywords["x"]
     assert class_keywords([], []) == {}
+
+
+def test_group_keywords_match_each_group_against_the_rest() -> None:
+    texts = [
+        "laptop delivery took weeks",
+        "still waiting for my laptop",
+        "payslip shows the wrong salary",
+        "salary paid wrong again",
+        "vpn drops every morning",
+        "the vpn keeps dropping",
+    ]
+    groups = [[0, 1], [2, 3], [4, 5]]
+    found = group_keywords(texts, groups, top_n=3)
+    for members, keywords in zip(groups, found, strict=True):
+        labels = ["group" if i in members else "rest" for i in range(len(texts))]
+        assert keywords == class_keywords(texts, labels, top_n=3)["group"]
+    assert found[0][0] == "laptop" and found[2][0] == "vpn"
+    assert group_keywords(["the and of"], [[0]]) == [[]] and group_keywords(texts, []) == []
+
+
+def test_top_terms_look_past_the_shortlist_when_overlaps_use_it_up() -> None:
+    # The best term is a unigram inside every next-best bigram: all of them are skipped, so the pick must
+    # reach the low-scored unrelated terms beyond the first shortlist.
+    bigrams = [f"laptop w{i:03d}" for i in range(300)]
+    terms = np.array(["laptop", *bigrams, "monitor", "keyboard"])
+    counts = np.array([[1000.0, *[10.0] * 300, 2.0, 1.0], [0.0, *[0.0] * 300, 0.0, 0.0]])
+    assert top_terms(counts, terms, top_n=3)[0] == ["laptop", "monitor", "keyboard"]
 
 
 def test_representatives_are_the_most_central() -> None:
