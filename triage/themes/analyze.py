@@ -6,6 +6,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -235,15 +236,19 @@ def analyze_themes(
     Subjects and discovered themes that continue a `previous` run's groups (by centroid) keep their ids;
     `ThemeAnalysis.tracked` says which are new, grown, shrunk, steady or gone.
     """
-    first = base.taxonomy_scores(texts, vectors)
-    unassigned = [i for i, themes in enumerate(first) if not themes]
-    discovered = _discover(base, texts, vectors, unassigned, min_new_theme_size)
-    model = ThemeModel(
-        base.taxonomy, base.classifier, base.embed_model, base.min_confidence, base.secondary_confidence, discovered
-    )
-    themes = model.add_discovered(first, vectors)
+    # Subjects depend on the vectors only: clustered on a second core (numpy releases the GIL) while the
+    # taxonomy classifier and the discovery of new themes run here.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="subjects") as pool:
+        subjects_future = pool.submit(subject_clusters, vectors, subjects_k) if len(texts) else None
+        first = base.taxonomy_scores(texts, vectors)
+        unassigned = [i for i, themes in enumerate(first) if not themes]
+        discovered = _discover(base, texts, vectors, unassigned, min_new_theme_size)
+        model = ThemeModel(
+            base.taxonomy, base.classifier, base.embed_model, base.min_confidence, base.secondary_confidence, discovered
+        )
+        themes = model.add_discovered(first, vectors)
+        clustering = subjects_future.result() if subjects_future else None
 
-    clustering = subject_clusters(vectors, k=subjects_k) if len(texts) else None
     subject_labels = [str(x) for x in (clustering.labels.tolist() if clustering else [])]
     provider_words = {w for p in providers or [] for w in p.lower().split()}
     generic = {"weeks", "week", "days", "months", "new", "time", "year", "team", "people", "need", "asked", "get"}

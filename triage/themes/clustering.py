@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ DENSE_MAX = 6000
 _EIGEN: dict[str, tuple[Any, Any]] = {}
 """The last two eigendecompositions, keyed by their graph: other seeds and the chosen k reuse them (two: the
 eigengap's graph and the layout's fuzzy graph)."""
+_EIGEN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,8 @@ def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) 
     dims = min(dims, n - 2)
     key = hashlib.sha1(graph.indptr.tobytes() + graph.indices.tobytes() + graph.data.tobytes()).hexdigest()
     key += f"-{seed}" if n > DENSE_MAX else ""
-    cached = _EIGEN.get(key)
+    with _EIGEN_LOCK:
+        cached = _EIGEN.get(key)
     if cached is not None and cached[0].shape[0] >= dims and (cached[1] is not None or not vectors):
         values, vecs = cached
         return values[:dims], (vecs[:, :dims] if vecs is not None else None)
@@ -244,9 +247,10 @@ def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) 
         values, vecs = eigsh(adjacency, k=dims, which="LA", v0=v0, tol=1e-6)
     order = np.argsort(-values)
     values, vecs = values[order], vecs[:, order]
-    while len(_EIGEN) >= 2:
-        del _EIGEN[next(iter(_EIGEN))]
-    _EIGEN[key] = (values, vecs)
+    with _EIGEN_LOCK:  # runs cluster on several threads at once (subjects beside themes, API workers)
+        while len(_EIGEN) >= 2:
+            del _EIGEN[next(iter(_EIGEN))]
+        _EIGEN[key] = (values, vecs)
     return values, (vecs if vectors else None)
 
 
