@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -27,6 +27,18 @@ class CategoryRules:
     patterns: tuple[re.Pattern[str], ...]
     groups: tuple[tuple[re.Pattern[str], ...], ...]
     unless: tuple[re.Pattern[str], ...]
+    any_cue: re.Pattern[str] | None = field(init=False, default=None)
+    """All the category's cues in one alternation: a text it does not match cannot fire (most texts), so the
+    cues are not tried one by one. None when a cue uses back-references (alternation renumbers groups)."""
+
+    def __post_init__(self) -> None:
+        cues = [*self.patterns, *(p for group in self.groups for p in group)]
+        if cues and not any(re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in cues):
+            combined = re.compile("|".join(f"(?:{p.pattern})" for p in cues), re.IGNORECASE)
+            object.__setattr__(self, "any_cue", combined)
+
+    def may_fire(self, text: str) -> bool:
+        return self.any_cue is None or self.any_cue.search(text) is not None
 
 
 def _compile(where: str, pattern: object, errors: list[str]) -> re.Pattern[str] | None:
@@ -138,6 +150,8 @@ class UrgencyRules:
         return False
 
     def _fires(self, rules: CategoryRules, text: str) -> bool:
+        if not rules.may_fire(text):
+            return False
         if any(p.search(text) for p in rules.unless):
             return False
         if any(self._found(p, text) for p in rules.patterns):
@@ -152,7 +166,9 @@ class UrgencyRules:
             return True
         cleaned = self.clean(text)
         return any(
-            any(p.search(cleaned) for p in rules.patterns) and not self._fires(rules, cleaned)
+            rules.may_fire(cleaned)
+            and any(p.search(cleaned) for p in rules.patterns)
+            and not self._fires(rules, cleaned)
             for rules in self.categories.values()
         )
 

@@ -236,3 +236,20 @@ def test_levels_rules_say_urgent_and_the_head_splits_urgent_from_review(
     # The known false alarm only reaches the recall-first threshold: it waits in "review", not "urgent".
     assert found[-1].level == "review"
     assert {u.level for u in found[: len(URGENT)]} == {"urgent"}
+
+
+def test_the_one_regex_prefilter_agrees_with_the_cues_one_by_one() -> None:
+    """A category's alternation of all its cues matches exactly the texts one of its cues matches."""
+    rules = UrgencyRules.load(PROJECT_ROOT / "models" / "urgency" / "rules.toml")
+    texts = [
+        "I will hurt myself tonight",
+        "The laptop took three weeks",
+        "Someone shared my payslip with the whole team",
+        "My manager keeps shouting at me",
+        "Great service, thanks",
+    ]
+    for rules_of in rules.categories.values():
+        assert rules_of.any_cue is not None
+        cues = [*rules_of.patterns, *(p for g in rules_of.groups for p in g)]
+        for text in texts:
+            assert rules_of.may_fire(text) == any(p.search(text) for p in cues)
