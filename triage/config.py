@@ -46,9 +46,9 @@ class ReportSettings(BaseModel):
 
 class ThemeSettings(BaseModel):
     # Both chosen on cross-validated internal_feedback dev data (models/themes/metadata.json, evals/README.md).
-    min_confidence: float = Field(default=0.3, description="Below this top probability a comment is 'unassigned'.")
+    min_confidence: float = Field(default=0.45, description="Below this top probability a comment is 'unassigned'.")
     secondary_confidence: float = Field(
-        default=0.2, description="Further themes at or above this probability are kept."
+        default=0.15, description="Further themes at or above this probability are kept."
     )
     min_new_theme_size: int = 5
 

@@ -23,7 +23,7 @@ from triage.ports import Vectors
 
 WORD = {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "lowercase": True}
 CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min_df": 2, "lowercase": True}
-PARAMS = {"C": 30.0, "embedding_weight": 0.5, "temperature": 0.8}
+PARAMS = {"C": 30.0, "embedding_weight": 0.5, "temperature": 0.84}
 Probabilities = npt.NDArray[np.float64]
 
 
