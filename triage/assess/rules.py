@@ -29,13 +29,18 @@ class CategoryRules:
     unless: tuple[re.Pattern[str], ...]
     any_cue: re.Pattern[str] | None = field(init=False, default=None)
     """All the category's cues in one alternation: a text it does not match cannot fire (most texts), so the
-    cues are not tried one by one. None when a cue uses back-references (alternation renumbers groups)."""
+    cues are not tried one by one. None when a cue uses back-references (alternation renumbers groups) or
+    cannot sit inside an alternation (a global inline flag such as a leading `(?i)`)."""
 
     def __post_init__(self) -> None:
         cues = [*self.patterns, *(p for group in self.groups for p in group)]
-        if cues and not any(re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in cues):
+        if not cues or any(re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in cues):
+            return
+        try:
             combined = re.compile("|".join(f"(?:{p.pattern})" for p in cues), re.IGNORECASE)
-            object.__setattr__(self, "any_cue", combined)
+        except re.error:
+            return
+        object.__setattr__(self, "any_cue", combined)
 
     def may_fire(self, text: str) -> bool:
         return self.any_cue is None or self.any_cue.search(text) is not None

@@ -52,6 +52,7 @@ class TermCounts:
         return np.asarray(self.matrix[list(members)].sum(axis=0), dtype=np.float64).ravel()
 
     def total(self) -> npt.NDArray[np.float64]:
+        """The summed counts of all the comments."""
         return np.asarray(self.matrix.sum(axis=0), dtype=np.float64).ravel()
 
 

@@ -4,6 +4,7 @@ clear errors for broken rule files and inputs."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from triage.assess import CATEGORIES, UrgencyDetector, UrgencyRules
+from triage.assess.rules import CategoryRules
 from triage.config import PROJECT_ROOT
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
@@ -253,3 +255,9 @@ def test_the_one_regex_prefilter_agrees_with_the_cues_one_by_one() -> None:
         cues = [*rules_of.patterns, *(p for g in rules_of.groups for p in g)]
         for text in texts:
             assert rules_of.may_fire(text) == any(p.search(text) for p in cues)
+
+
+@pytest.mark.parametrize("pattern", [r"(\w+) \1", r"(?i)laptop"], ids=["back-reference", "global-flag"])
+def test_cues_that_cannot_join_an_alternation_are_tried_one_by_one(pattern: str) -> None:
+    rules_of = CategoryRules((re.compile(pattern, re.IGNORECASE),), (), ())
+    assert rules_of.any_cue is None and rules_of.may_fire("nothing to see")
