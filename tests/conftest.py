@@ -1,7 +1,9 @@
 """Shared fixtures: the real embedding model (loaded once), stores in temp dirs, API keys.
 
 `TRIAGE_TEST_BACKEND=postgres` runs the same tests on Postgres and a Chroma server (tests/servers): each
-data dir then gets its own database in both, through TRIAGE_DATABASE_URL and TRIAGE_CHROMA_URL.
+data dir then gets its own database in both, through TRIAGE_DATABASE_URL and TRIAGE_CHROMA_URL. Modules
+marked `store_free` open no store, so their results cannot depend on the back-end: that pass leaves them
+out, and the embedded pass fails any of their tests that opens a store after all.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from triage import pipeline
 from triage.config import PROJECT_ROOT, Settings
 from triage.embed.manifest import load_model_entry
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
+from triage.store.chroma import ChromaVectorStore
+from triage.store.sql import SqlStore
 
 EXAMPLE_SURVEY = PROJECT_ROOT / "examples" / "survey.csv"
 EXAMPLE_LABELS = PROJECT_ROOT / "evals" / "datasets" / "example_survey" / "labels.jsonl"
@@ -32,6 +36,29 @@ def embedder() -> SentenceTransformerEmbedder:
 
 def pytest_report_header() -> str:
     return f"triage back-end: {backend()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the postgres back-end, leave out the store-free tests: the embedded pass ran them already."""
+    if backend() != "postgres":
+        return
+    free = [item for item in items if item.get_closest_marker("store_free")]
+    if free:
+        config.hook.pytest_deselected(items=free)
+        items[:] = [item for item in items if not item.get_closest_marker("store_free")]
+
+
+@pytest.fixture(autouse=True)
+def _store_free_checked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `store_free` that opens a store fails, so the mark cannot hide it from the postgres pass."""
+    if request.node.get_closest_marker("store_free") is None:
+        return
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError(f"{request.node.nodeid} is marked store_free but opens a store: remove the mark")
+
+    monkeypatch.setattr(SqlStore, "__init__", refuse)
+    monkeypatch.setattr(ChromaVectorStore, "__init__", refuse)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,6 +13,8 @@ from triage.prompting import PromptTemplate, load_prompt
 from triage.summarize import SummaryAnswer
 from triage.types import Evidence, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 PROMPTS = PROJECT_ROOT / "prompts"
 ANNOTATIONS = {"title", "description"}
 

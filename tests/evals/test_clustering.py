@@ -8,6 +8,8 @@ import pytest
 from evals.scorers import matched_accuracy
 from triage.themes.clustering import ClusterParams, cluster_vectors, knn_graph, neighbours, normalize
 
+pytestmark = pytest.mark.store_free
+
 
 def blobs(k: int, per: int, dims: int = 32, spread: float = 0.25, seed: int = 0) -> tuple[np.ndarray, list[int]]:
     rng = np.random.default_rng(seed)

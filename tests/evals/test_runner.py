@@ -13,6 +13,8 @@ from evals.methods import OURS
 from evals.report import MetricRow, Result, Section, format_section
 from evals.runner import run_dataset
 
+pytestmark = pytest.mark.store_free
+
 TOPICS = {
     "laptop": [
         "my laptop has not arrived",

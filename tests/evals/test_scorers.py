@@ -19,6 +19,8 @@ from evals.scorers import (
     oos_recall,
 )
 
+pytestmark = pytest.mark.store_free
+
 
 @pytest.mark.parametrize(
     ("gold", "predicted", "expected"),

@@ -13,6 +13,8 @@ from triage.assess import CATEGORIES, UrgencyDetector
 from triage.assess.head import data_hash
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 
+pytestmark = pytest.mark.store_free
+
 FIELDS = {"id", "text", "urgent", "category", "hard_negative", "split", "lang", "batch"}
 
 

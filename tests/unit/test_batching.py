@@ -15,6 +15,8 @@ from triage.embed.manifest import load_model_entry
 from triage.embed.onnx import OnnxEmbedder
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 
+pytestmark = pytest.mark.store_free
+
 TEXTS = [
     "Still waiting three weeks for a laptop.",
     "Payroll paid me twice and then clawed it back without a word.",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.themes.classifier import PARAMS, NgramEmbeddingClassifier
+
+pytestmark = pytest.mark.store_free
 
 TEXTS = [
     "three weeks and still waiting for a laptop",

@@ -10,6 +10,8 @@ import pytest
 
 from triage.microbatch import MicroBatcher
 
+pytestmark = pytest.mark.store_free
+
 
 def _slow_square(calls: list[list[int]]) -> MicroBatcher[int, int]:
     def square(items: list[int]) -> list[int]:

@@ -7,6 +7,8 @@ import pytest
 from triage.ingest.names import find_names, model_for
 from triage.ingest.redact import find_personal_data, redact, redact_counted, redact_many, redact_patterns
 
+pytestmark = pytest.mark.store_free
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -16,6 +16,8 @@ from triage.themes.classifier import PARAMS
 from triage.themes.model import ThemeModel
 from triage.themes.taxonomy import load_taxonomy
 
+pytestmark = pytest.mark.store_free
+
 META = json.loads(METADATA.read_text(encoding="utf-8"))
 
 

@@ -18,6 +18,8 @@ from triage.config import PROJECT_ROOT
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
 
+pytestmark = pytest.mark.store_free
+
 MODEL_DIR = PROJECT_ROOT / "models" / "urgency"
 
 URGENT = [

@@ -16,6 +16,8 @@ from triage.assess.head import N_FEATURES, design, ngram_scores, ngrams
 from triage.config import PROJECT_ROOT
 from triage.errors import ConfigurationError, InvalidInput, ModelMismatch
 
+pytestmark = pytest.mark.store_free
+
 MODEL_DIR = PROJECT_ROOT / "models" / "urgency"
 TEXTS = [
     "he threatened to stab me",

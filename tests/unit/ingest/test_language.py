@@ -6,6 +6,8 @@ import pytest
 
 from triage.ingest.language import SUPPORTED, UNDETERMINED, detect_language, language_confidences
 
+pytestmark = pytest.mark.store_free
+
 # Written for these tests; none of them is in the eval sets.
 SENTENCES = [
     ("en", "The helpdesk closed my ticket without fixing the printer."),

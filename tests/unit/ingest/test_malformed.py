@@ -21,6 +21,8 @@ from triage.ingest.validate import prepare
 from triage.report.render import SafeCsvWriter
 from triage.types import NewComment, RowError
 
+pytestmark = pytest.mark.store_free
+
 KEY = b"k" * 32
 ROWS = [("Café took three weeks to answer", "IT"), ("Payroll paid me twice — nobody replied", "Payroll")]
 

@@ -8,6 +8,8 @@ from triage.errors import InvalidInput
 from triage.ingest.readers import detect_format, read_file
 from triage.ingest.validate import hash_respondent, prepare
 
+pytestmark = pytest.mark.store_free
+
 KEY = b"k" * 32
 HEADER = "text,provider,respondent_dept,cycle,rating,submitted_at,respondent\n"
 

@@ -2,6 +2,8 @@ import pytest
 
 from triage.ingest.redact import redact
 
+pytestmark = pytest.mark.store_free
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

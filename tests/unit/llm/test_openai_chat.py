@@ -15,6 +15,8 @@ from triage.config import LLMSettings
 from triage.errors import ConfigurationError, LLMError
 from triage.llm import LLMAnswer, OpenAIChatClient
 
+pytestmark = pytest.mark.store_free
+
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "Say ok."}]
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -10,6 +10,8 @@ import yaml
 from triage.errors import ConfigurationError
 from triage.prompting import load_prompt
 
+pytestmark = pytest.mark.store_free
+
 SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
 SPEC: dict[str, Any] = {
     "description": "test prompt",

@@ -6,6 +6,8 @@ from triage.report.build import respondent_count, theme_groups
 from triage.themes.analyze import ThemeAnalysis
 from triage.types import Comment, ThemeScore
 
+pytestmark = pytest.mark.store_free
+
 
 def _comment(i: int, provider: str, respondent: str | None) -> Comment:
     return Comment(

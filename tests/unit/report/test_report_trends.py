@@ -14,6 +14,8 @@ from triage.themes.analyze import Subject, ThemeAnalysis
 from triage.themes.model import ThemeModel
 from triage.types import Action, Comment, Report, Sentiment, SentimentLabel, Summary, Taxonomy, ThemeDef, ThemeScore
 
+pytestmark = pytest.mark.store_free
+
 N, P, M, U = "negative", "positive", "mixed", "neutral"
 # (theme, cycle, respondent, sentiment label and score or None for unknown)
 ROWS: list[tuple[str, str, str, tuple[SentimentLabel, float] | None]] = (

@@ -21,6 +21,8 @@ from triage.sentiment import (
 )
 from triage.sentiment.cues import clauses, sarcasm_cues
 
+pytestmark = pytest.mark.store_free
+
 DATA = PROJECT_ROOT / "evals" / "datasets" / "sentiment" / "comments.jsonl"
 
 # Written for these tests; none of them is in the eval set.

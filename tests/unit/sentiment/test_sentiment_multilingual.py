@@ -18,6 +18,8 @@ from triage.sentiment import (
     score_sentiment_by_language,
 )
 
+pytestmark = pytest.mark.store_free
+
 # Written for these tests: none is in the eval sets.
 CASES = [
     ("Llevo seis semanas esperando el reembolso y nadie responde a mis correos.", "es", "negative"),

@@ -12,6 +12,8 @@ from evals.suites import summaries as suite
 from triage.embed.sentence_transformer import SentenceTransformerEmbedder
 from triage.types import Action, Evidence, Summary, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 TEXTS = {1: "My laptop took three weeks to arrive.", 2: "Still waiting for my laptop.", 3: "Nobody answers the phone."}
 
 

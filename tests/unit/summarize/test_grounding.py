@@ -5,6 +5,8 @@ import pytest
 from triage.summarize import ground_actions, looks_like_injection, quoted_phrases
 from triage.types import Action, Evidence
 
+pytestmark = pytest.mark.store_free
+
 EVIDENCE = [
     Evidence(id=101, text="My laptop took three weeks to arrive."),
     Evidence(id=102, text="Still waiting, days after the ticket was opened.", rating=1),

@@ -19,6 +19,8 @@ from triage.summarize import LLMSummarizer, LLMUsage, OfflineSummarizer
 from triage.summarize.llm import narrow_schema
 from triage.types import Evidence, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 GOOD: dict[str, Any] = {
     "name": "Slow response: laptop provisioning",
     "summary": "New laptops take weeks to arrive. Requests sit unanswered for days.",

@@ -5,6 +5,8 @@ import pytest
 from triage.summarize import dedupe_names, offline_name
 from triage.types import Action, Evidence, Summary, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 TAXONOMY = ["Slow response, missed deadlines", "Communication gaps", "Errors and rework"]
 
 

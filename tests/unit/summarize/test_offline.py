@@ -9,6 +9,8 @@ from triage.errors import InvalidInput
 from triage.summarize import OfflineSummarizer, Playbook, PlaybookAction
 from triage.types import Evidence, Summary, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 
 def summarize(summarizer: OfflineSummarizer, request: SummaryRequest) -> Summary:
     return asyncio.run(summarizer.summarize(request))

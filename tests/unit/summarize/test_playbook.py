@@ -10,6 +10,8 @@ from triage.errors import ConfigurationError
 from triage.summarize import OfflineSummarizer, load_playbook
 from triage.types import Evidence, SummaryRequest
 
+pytestmark = pytest.mark.store_free
+
 GOOD_ACTION = (
     '[[actions]]\ntheme = "slow_response"\ntext = "Reply within a day about {subject}."\nkeywords = ["slow"]\n'
 )

@@ -5,6 +5,8 @@ from sklearn.metrics import adjusted_rand_score
 from triage.themes.cluster import discover_groups, stable_id, subject_clusters
 from triage.themes.keywords import class_keywords, group_keywords, representatives, top_terms
 
+pytestmark = pytest.mark.store_free
+
 
 def _blobs(
     centres: int, per: int, dims: int = 32, spread: float = 0.05, seed: int = 0

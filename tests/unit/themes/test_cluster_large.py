@@ -8,6 +8,8 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from triage.themes import cluster
 
+pytestmark = pytest.mark.store_free
+
 
 def blobs(n: int, k: int, noise: float = 0.03, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)

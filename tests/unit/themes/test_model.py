@@ -15,6 +15,8 @@ from triage.themes.analyze import analyze_themes, fit_theme_model
 from triage.themes.model import DiscoveredTheme, ThemeModel
 from triage.themes.taxonomy import load_taxonomy
 
+pytestmark = pytest.mark.store_free
+
 TAXONOMY = load_taxonomy(PROJECT_ROOT / "models" / "taxonomy.toml")
 
 
