@@ -36,7 +36,7 @@ SPECTRAL_MAX = 30_000
 DENSE_MAX = 6000
 """Up to this many points the eigenvectors come from a dense solver (exact, fast at this size)."""
 _EIGEN: dict[str, tuple[Any, Any]] = {}
-"""The last two eigendecompositions, keyed by their graph: other seeds and the chosen k reuse them (two: the
+"""The last two eigendecompositions, keyed by their graph and size: other seeds reuse them (two: the
 eigengap's graph and the layout's fuzzy graph)."""
 _EIGEN_LOCK = threading.Lock()
 
@@ -184,7 +184,8 @@ def graph_layout(graph: sp.csr_matrix, dims: int, seed: int, epochs: int = 200, 
         h, t = head[on], tail[on]
         diff = y[h] - y[t]
         d2 = (diff**2).sum(axis=1)
-        pull = np.where(d2 > 0, -2 * a * b * d2 ** (b - 1) / (1 + a * d2**b), 0.0)
+        with np.errstate(divide="ignore"):  # d2 = 0 (duplicates) gives inf, which np.where drops
+            pull = np.where(d2 > 0, -2 * a * b * d2 ** (b - 1) / (1 + a * d2**b), 0.0)
         grad = np.clip(pull[:, None] * diff, -4, 4) * step
         hn = np.repeat(h, negatives)
         other = rng.integers(0, n, len(hn))
@@ -228,17 +229,20 @@ def _normalized_adjacency(graph: sp.csr_matrix) -> sp.csr_matrix:
 def top_eigen(graph: sp.csr_matrix, dims: int, seed: int, vectors: bool = True) -> tuple[Any, Any]:
     """The `dims` largest eigenpairs of D^-1/2 A D^-1/2, largest first (dense solver up to DENSE_MAX points).
 
-    The last result is kept: runs with other seeds or a smaller k on the same graph reuse it.
+    The last results are kept: runs with other seeds on the same graph reuse them. Only an exact match of
+    `dims` is reused: a graph of several components has a repeated eigenvalue 1, whose eigenvectors the solver
+    picks differently for another `dims`, so slicing a larger result would make the layout depend on what
+    ran before.
     """
     n = graph.shape[0]
     dims = min(dims, n - 2)
     key = hashlib.sha1(graph.indptr.tobytes() + graph.indices.tobytes() + graph.data.tobytes()).hexdigest()
-    key += f"-{seed}" if n > DENSE_MAX else ""
+    key += f"-{dims}" + (f"-{seed}" if n > DENSE_MAX else "")
     with _EIGEN_LOCK:
         cached = _EIGEN.get(key)
-    if cached is not None and cached[0].shape[0] >= dims and (cached[1] is not None or not vectors):
+    if cached is not None:
         values, vecs = cached
-        return values[:dims], (vecs[:, :dims] if vecs is not None else None)
+        return values, (vecs if vectors else None)
     adjacency = _normalized_adjacency(graph)
     if n <= DENSE_MAX:
         values, vecs = eigh(adjacency.toarray(), subset_by_index=[n - dims, n - 1])
@@ -333,7 +337,6 @@ def choose_k(
     """The number of clusters from the eigengap of the normalised kNN graph (`near`: the points' neighbours)."""
     n = len(x)
     k_max = min(k_max or max(2, min(300, n // 5)), n - 3)
-    # Eigenvectors too: clustering with the chosen k then reuses them.
     values, _ = top_eigen(knn_graph(x, params.n_neighbors, params.weights, near=near), k_max + 1, seed)
     gaps = values[:-1] - values[1:]
     return int(np.argmax(gaps[1:]) + 2)
