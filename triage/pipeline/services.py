@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+import threading
 from dataclasses import dataclass, field
 
 from triage.assess.urgency import UrgencyDetector
@@ -88,6 +91,13 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
     )
 
 
+_FITTED: dict[str, ThemeModel] = {}
+"""Base models fitted in this process, by their training data and settings: Services over other data dirs
+(API workers of one process, the test suite) fit the same examples once. Fitted models are never mutated."""
+_FITTED_MAX = 4
+_FITTED_LOCK = threading.Lock()
+
+
 def base_theme_model(services: Services) -> ThemeModel:
     """The taxonomy classifier before any run: the taxonomy's examples plus the organisation's labelled ones."""
     store = theme_examples(services)
@@ -95,11 +105,27 @@ def base_theme_model(services: Services) -> ThemeModel:
     if services._base_model is None or services._base_key != key:
         shipped = packaged_examples(services.settings.models_dir)
         texts, labels = training_examples(services.taxonomy, [*shipped, *store.all()])
-        vectors = embed_cached(services.embedder, services.vectors, texts)
         s = services.settings.themes
-        services._base_model = ThemeModel.fit(
-            services.taxonomy, texts, labels, vectors, services.embedder.alias, s.min_confidence, s.secondary_confidence
-        )
+        fit_key = hashlib.sha256(
+            json.dumps([key, services.embedder.alias, s.min_confidence, s.secondary_confidence, texts, labels]).encode()
+        ).hexdigest()
+        with _FITTED_LOCK:
+            model = _FITTED.get(fit_key)
+            if model is None:
+                vectors = embed_cached(services.embedder, services.vectors, texts)
+                model = ThemeModel.fit(
+                    services.taxonomy,
+                    texts,
+                    labels,
+                    vectors,
+                    services.embedder.alias,
+                    s.min_confidence,
+                    s.secondary_confidence,
+                )
+                while len(_FITTED) >= _FITTED_MAX:
+                    del _FITTED[next(iter(_FITTED))]
+                _FITTED[fit_key] = model
+        services._base_model = model
         services._base_key = key
     return services._base_model
 
