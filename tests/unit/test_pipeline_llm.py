@@ -6,8 +6,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.unit.llm.fake_chat_server import FakeChatServer
 from triage import pipeline
 from triage.config import Settings
